@@ -1,0 +1,6 @@
+export * from './limits.ts'
+export * from './units.ts'
+export * from './timestamp.ts'
+export * from './reading.ts'
+export * from './message.ts'
+export * from './schemas.ts'
