@@ -1,0 +1,45 @@
+import type { Generated } from 'kysely'
+
+/*
+ * Time is stored as UTC epoch milliseconds (BIGINT): no column type, driver or
+ * session time zone can shift it, and bucketing is integer arithmetic that
+ * MySQL and SQLite compute alike. Climate values are integers in thousandths
+ * (see @labclimate/contract limits), so sums in rollups are exact.
+ */
+
+export interface LabsTable {
+  id: Generated<number>
+  name: string
+  address: string
+  created_at_ms: number
+}
+
+/** One row per (lab, instant): a redelivered or re-uploaded reading is the same row. */
+export interface ReadingsTable {
+  lab_id: number
+  recorded_at_ms: number
+  temperature_milli_c: number
+  humidity_milli_pct: number
+}
+
+/** Sum, count, min and max per lab and bucket; always a recomputation from the rows below it. */
+export interface RollupTable {
+  lab_id: number
+  bucket_start_ms: number
+  reading_count: number
+  temperature_sum: number
+  temperature_min: number
+  temperature_max: number
+  humidity_sum: number
+  humidity_min: number
+  humidity_max: number
+}
+
+export interface Database {
+  labs: LabsTable
+  readings: ReadingsTable
+  reading_rollups_minute: RollupTable
+  reading_rollups_hour: RollupTable
+}
+
+export type RollupTableName = 'reading_rollups_minute' | 'reading_rollups_hour'

@@ -1,0 +1,49 @@
+/** MySQL error numbers we act on. */
+const ER_DUP_ENTRY = 1062
+const ER_LOCK_WAIT_TIMEOUT = 1205
+const ER_LOCK_DEADLOCK = 1213
+
+function errno (error: unknown): number | undefined {
+  return typeof error === 'object' && error !== null && 'errno' in error && typeof error.errno === 'number' ? error.errno : undefined
+}
+
+export const isDuplicateKey = (error: unknown): boolean => errno(error) === ER_DUP_ENTRY
+
+/** Errors after which the same transaction, run again, is expected to succeed. */
+export const isTransientLockError = (error: unknown): boolean => {
+  const n = errno(error)
+  return n === ER_LOCK_DEADLOCK || n === ER_LOCK_WAIT_TIMEOUT
+}
+
+export class StoreError extends Error {
+  override name = 'StoreError'
+}
+
+/** Runs `work` again when InnoDB picked it as a deadlock victim or timed out on a lock. */
+export async function retryOnLockConflict<T> (work: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work()
+    } catch (error) {
+      if (!isTransientLockError(error) || attempt >= attempts) throw error
+      await new Promise((resolve) => setTimeout(resolve, 20 * attempt + Math.random() * 30))
+    }
+  }
+}
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
+  'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN'
+])
+// 1053 server shutdown, 1927 connection killed, 2002/2003/2006/2013 cannot connect / gone away / lost, 1290 read-only (failover)
+const CONNECTION_ERRNOS = new Set([1053, 1290, 1927, 2002, 2003, 2006, 2013])
+
+/** The database could not be reached or went away: the same work should succeed once it is back. */
+export function isConnectionError (error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false
+  const e = error as { code?: unknown, errno?: unknown, fatal?: unknown, cause?: unknown }
+  if (typeof e.code === 'string' && CONNECTION_CODES.has(e.code)) return true
+  if (typeof e.errno === 'number' && CONNECTION_ERRNOS.has(e.errno)) return true
+  if (e.fatal === true) return true
+  return e.cause !== undefined && e.cause !== error && isConnectionError(e.cause)
+}

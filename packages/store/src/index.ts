@@ -1,0 +1,8 @@
+export type { Database, LabsTable, ReadingsTable, RollupTable } from './database.ts'
+export { connectDatabase, type ConnectOptions } from './connect.ts'
+export { migrateToLatest, MigrationError } from './migrate.ts'
+export { StoreError, isConnectionError, isTransientLockError, retryOnLockConflict } from './errors.ts'
+export * from './repositories/labs.ts'
+export * from './repositories/readings.ts'
+export * from './repositories/averages.ts'
+export * from './repositories/series.ts'

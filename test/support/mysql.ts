@@ -1,0 +1,33 @@
+// Real MariaDB/MySQL for integration tests: each test file gets its own database, dropped at the end.
+import { randomBytes } from 'node:crypto'
+import { connectDatabase, migrateToLatest, type Database } from '@labclimate/store'
+import type { Kysely } from 'kysely'
+import { createConnection } from 'mysql2/promise'
+
+/** The one place tests read their own settings; .ci/run creates this user (see .ci/setup-mysql.sql). */
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'mysql://labclimate:labclimate@127.0.0.1:3306/labclimate'
+
+interface Teardown { teardown: (fn: () => Promise<void> | void) => void }
+
+export interface TestDatabase {
+  url: string
+  name: string
+  db: Kysely<Database>
+}
+
+/** Creates an empty database named labclimate_t_<random>, migrated; dropped when the test ends. */
+export async function createTestDatabase (t: Teardown, { migrate = true } = {}): Promise<TestDatabase> {
+  const name = `labclimate_t_${randomBytes(5).toString('hex')}`
+  const admin = await createConnection(TEST_DATABASE_URL)
+  await admin.query(`CREATE DATABASE \`${name}\``)
+  const url = new URL(TEST_DATABASE_URL)
+  url.pathname = `/${name}`
+  const db = connectDatabase({ url: url.toString(), poolSize: 5 })
+  if (migrate) await migrateToLatest(db)
+  t.teardown(async () => {
+    await db.destroy()
+    await admin.query(`DROP DATABASE IF EXISTS \`${name}\``)
+    await admin.end()
+  })
+  return { url: url.toString(), name, db }
+}
