@@ -1,0 +1,23 @@
+import type { FastifyInstance } from 'fastify'
+import secureJson from 'secure-json-parse'
+import { HttpProblem } from './problem.ts'
+
+/**
+ * Fastify's JSON parser answers every bad body with the same sentence; this
+ * one says why (JSON.parse's position, or the forbidden __proto__/constructor key),
+ * with the same protection against prototype poisoning.
+ */
+export function installJsonBodyParser (app: FastifyInstance): void {
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    if (body === '') {
+      done(new HttpProblem(400, 'The body is empty; send JSON.'), undefined)
+      return
+    }
+    try {
+      done(null, secureJson.parse(body as string, undefined, { protoAction: 'error', constructorAction: 'error' }))
+    } catch (error) {
+      done(new HttpProblem(400, `The body is not valid JSON: ${(error as Error).message}`), undefined)
+    }
+  })
+}

@@ -1,0 +1,56 @@
+import { IngestAccepted, LabReadingItem, MAX_READINGS_PER_REQUEST, UploadItem, UPLOAD_BODY_LIMIT_BYTES } from '@labclimate/contract'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import { HttpProblem, problemResponses } from '../http/problem.ts'
+import { LabParams } from '../labs/schemas.ts'
+import { acceptReadings, type IngestOutcome } from './accept-readings.ts'
+
+function answer (reply: FastifyReply, outcome: IngestOutcome): IngestAccepted {
+  if (outcome.accepted === 0 && outcome.rejected.length > 0) {
+    throw new HttpProblem(422, `None of the ${outcome.rejected.length} readings was accepted; see errors for each one.`, {
+      errors: outcome.rejected.map((r) => ({ index: r.index, path: `/${r.index}`, in: 'body', message: r.reason }))
+    })
+  }
+  reply.code(202)
+  const refused = outcome.rejected.length === 0 ? '' : `; ${outcome.rejected.length} rejected`
+  return { status: true, message: `${outcome.accepted} ${outcome.accepted === 1 ? 'reading' : 'readings'} accepted${refused}`, accepted: outcome.accepted, rejected: outcome.rejected }
+}
+
+const accepted = {
+  202: IngestAccepted,
+  ...problemResponses
+}
+
+export default async function ingestRoutes (fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const deps = (): Parameters<typeof acceptReadings>[0] =>
+    ({ labDirectory: app.labDirectory, producer: app.readingsProducer, nowMs: app.now() })
+
+  app.post('/labs/upload', {
+    bodyLimit: UPLOAD_BODY_LIMIT_BYTES,
+    schema: {
+      summary: 'Upload readings of any labs (the legacy route)',
+      description: 'Answers 202 once every accepted reading is durably queued; invalid items are listed in `rejected` by index.',
+      tags: ['ingest'],
+      body: Type.Array(UploadItem, { maxItems: MAX_READINGS_PER_REQUEST }),
+      response: accepted
+    }
+  }, async (request, reply) => answer(reply, await acceptReadings(deps(), request.body)))
+
+  app.post('/labs/:labId/readings', {
+    bodyLimit: UPLOAD_BODY_LIMIT_BYTES,
+    schema: {
+      summary: 'Upload one reading or an array of readings of one lab',
+      tags: ['ingest'],
+      params: LabParams,
+      body: Type.Union([LabReadingItem, Type.Array(LabReadingItem, { maxItems: MAX_READINGS_PER_REQUEST })]),
+      response: accepted
+    }
+  }, async (request, reply) => {
+    const { labId } = request.params
+    if ((await app.labDirectory.existing([labId])).size === 0) throw new HttpProblem(404, `Lab ${labId} does not exist.`)
+    const items = Array.isArray(request.body) ? request.body : [request.body]
+    return answer(reply, await acceptReadings(deps(), items, labId))
+  })
+}

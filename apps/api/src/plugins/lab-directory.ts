@@ -1,0 +1,43 @@
+import { findExistingLabIds } from '@labclimate/store'
+import fp from 'fastify-plugin'
+import type { Kysely } from 'kysely'
+import type { Database } from '@labclimate/store'
+
+/**
+ * Knows which lab ids exist. Labs are never deleted, so an id once seen stays
+ * valid and is remembered; unknown ids are looked up each time (a lab created
+ * by another API task becomes known on its first upload).
+ */
+export class LabDirectory {
+  readonly #db: Kysely<Database>
+  readonly #known = new Set<number>()
+  constructor (db: Kysely<Database>) { this.#db = db }
+
+  remember (id: number): void { this.#known.add(id) }
+
+  async existing (ids: Iterable<number>): Promise<Set<number>> {
+    const found = new Set<number>()
+    const unknown: number[] = []
+    for (const id of ids) {
+      if (this.#known.has(id)) found.add(id)
+      else unknown.push(id)
+    }
+    if (unknown.length > 0) {
+      for (const id of await findExistingLabIds(this.#db, unknown)) {
+        this.#known.add(id)
+        found.add(id)
+      }
+    }
+    return found
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    labDirectory: LabDirectory
+  }
+}
+
+export default fp(async (app) => {
+  app.decorate('labDirectory', new LabDirectory(app.db))
+}, { name: 'lab-directory', dependencies: ['database'] })

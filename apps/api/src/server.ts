@@ -1,0 +1,33 @@
+// Production entry point: configuration from the environment, listen, close with grace on SIGTERM.
+import closeWithGrace from 'close-with-grace'
+import Fastify from 'fastify'
+import { ConfigError } from '@labclimate/config'
+import app, { serverOptions } from './app.ts'
+import { loadApiConfig, type ApiConfig } from './config.ts'
+
+let config: ApiConfig
+try {
+  config = loadApiConfig(process.env)
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error
+  console.error(error.message)
+  process.exit(2)
+}
+
+const server = Fastify({
+  ...serverOptions,
+  logger: { level: config.logLevel },
+  requestIdHeader: 'x-request-id',
+  // Give in-flight requests (and their queued readings) time to finish inside ECS's 30 s stop timeout.
+  forceCloseConnections: 'idle'
+})
+
+await server.register(app, config)
+
+closeWithGrace({ delay: 25_000 }, async ({ signal, err }) => {
+  if (err !== undefined) server.log.error({ err }, 'closing after an error')
+  else server.log.info({ signal }, 'closing: finishing requests and flushing queued readings')
+  await server.close()
+})
+
+await server.listen({ port: config.port, host: config.host })
