@@ -1,0 +1,35 @@
+import { LOG_LEVELS, readEnv, readSqsSettings, type Env, type SqsSettings } from '@labclimate/config'
+
+export interface WorkerConfig {
+  logLevel: typeof LOG_LEVELS[number]
+  databaseUrl: string
+  dbPoolSize: number
+  sqs: SqsSettings
+  /** Consumers polling in parallel in this process; each stores one batch at a time. */
+  consumers: number
+  /** Messages per receive (1-10). */
+  batchSize: number
+  visibilityTimeoutSeconds: number
+  waitTimeSeconds: number
+  migrateOnStart: boolean
+}
+
+/** Parses and validates the worker's environment; throws ConfigError naming every problem. */
+export function loadWorkerConfig (env: Env): WorkerConfig {
+  const read = readEnv(env)
+  const consumers = read.int('WORKER_CONSUMERS', { default: 2, min: 1, max: 32 })
+  const config: WorkerConfig = {
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, { default: 'info' }),
+    databaseUrl: read.url('DATABASE_URL', ['mysql'], { required: true }) ?? '',
+    dbPoolSize: read.int('DB_POOL_SIZE', { default: consumers + 1, min: 1, max: 200 }),
+    sqs: readSqsSettings(read),
+    consumers,
+    batchSize: read.int('SQS_BATCH_SIZE', { default: 10, min: 1, max: 10 }),
+    visibilityTimeoutSeconds: read.int('SQS_VISIBILITY_TIMEOUT_SECONDS', { default: 60, min: 5, max: 43_200 }),
+    // Long polls end within this; a stop waits for the poll in hand, so keep it well under ECS's 30 s.
+    waitTimeSeconds: read.int('SQS_WAIT_TIME_SECONDS', { default: 10, min: 0, max: 20 }),
+    migrateOnStart: read.bool('MIGRATE_ON_START', { default: true })
+  }
+  read.done()
+  return config
+}

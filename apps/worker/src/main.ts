@@ -1,0 +1,35 @@
+// Production entry point: configuration from the environment; SIGTERM finishes the batch in hand, then exits.
+import { ConfigError } from '@labclimate/config'
+import { pino } from 'pino'
+import { loadWorkerConfig, type WorkerConfig } from './config.ts'
+import { createWorker } from './worker.ts'
+
+let config: WorkerConfig
+try {
+  config = loadWorkerConfig(process.env)
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error
+  console.error(error.message)
+  process.exit(2)
+}
+
+const log = pino({ level: config.logLevel, base: { service: 'worker' } })
+const worker = createWorker(config, log)
+
+let stopping: Promise<void> | undefined
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    log.info({ signal }, 'stopping: finishing the batch in hand')
+    stopping ??= worker.stop().then(() => process.exit(0), (err: unknown) => {
+      log.error({ err }, 'error while stopping')
+      process.exit(1)
+    })
+  })
+}
+
+try {
+  await worker.start()
+} catch (err) {
+  log.fatal({ err }, 'worker could not start')
+  process.exit(1)
+}

@@ -1,0 +1,71 @@
+import { SendMessageCommand } from '@aws-sdk/client-sqs'
+import { encodeMessage, type Reading } from '@labclimate/contract'
+import { ReadingsProducer } from '@labclimate/queue'
+import { pino } from 'pino'
+import t, { type Test } from 'tap'
+import { createTestDatabase } from '../../../test/support/mysql.ts'
+import { queueDepth, startTestQueue, TEST_CREDENTIALS, type TestQueue } from '../../../test/support/sqs.ts'
+import { waitFor } from '../../../test/support/wait.ts'
+import type { WorkerConfig } from '../src/config.ts'
+import { createWorker, type Worker } from '../src/worker.ts'
+
+const T0 = Date.UTC(2026, 10, 24, 0, 0, 0)
+const day = (labId: number): Reading[] => Array.from({ length: 2880 }, (_, i) => ({
+  labId, recordedAtMs: T0 + i * 30_000, temperatureMilliC: 19000 + ((i * 37 + labId) % 5000), humidityMilliPct: 35000 + ((i * 53) % 20000)
+}))
+
+async function startWorker (t: Test, queue: TestQueue, databaseUrl: string): Promise<Worker> {
+  const config: WorkerConfig = {
+    logLevel: 'silent',
+    databaseUrl,
+    dbPoolSize: 3,
+    sqs: { queueUrl: queue.queueUrl, region: queue.region, endpoint: queue.endpoint, credentials: TEST_CREDENTIALS },
+    consumers: 2,
+    batchSize: 10,
+    visibilityTimeoutSeconds: 2,
+    waitTimeSeconds: 1,
+    migrateOnStart: true
+  }
+  const worker = createWorker(config, pino({ level: 'silent' }))
+  await worker.start()
+  t.teardown(async () => { await worker.stop() })
+  return worker
+}
+
+async function countRows (worker: Worker, table: 'readings' | 'reading_rollups_hour'): Promise<number> {
+  const row = await worker.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+  return Number(row.n)
+}
+
+t.test('readings put on SQS by the producer end up stored once, and the queue is emptied', async (t) => {
+  const queue = await startTestQueue(t)
+  const { url } = await createTestDatabase(t, { migrate: false })
+  const worker = await startWorker(t, queue, url)
+  const producer = new ReadingsProducer({ client: queue.client, queueUrl: queue.queueUrl, maxMessageBytes: 50_000 })
+  await Promise.all([1, 2, 3, 4].map(async (lab) => await producer.enqueue(day(lab))))
+  await waitFor('all readings stored', async () => (await countRows(worker, 'readings')) === 4 * 2880)
+  await waitFor('queue drained', () => queueDepth(queue) === 0)
+  const sums = await worker.db.selectFrom('reading_rollups_hour').select((eb) => ['lab_id', eb.fn.sum<number>('reading_count').as('n'), eb.fn.sum<number>('temperature_sum').as('t')]).groupBy('lab_id').orderBy('lab_id').execute()
+  t.same(sums.map((s) => [s.lab_id, Number(s.n), Number(s.t)]), [1, 2, 3, 4].map((lab) => [lab, 2880, day(lab).reduce((s, r) => s + r.temperatureMilliC, 0)]))
+
+  // The same messages delivered again (an SQS at-least-once redelivery) change nothing.
+  await producer.enqueue(day(2))
+  await waitFor('redelivery consumed', () => queueDepth(queue) === 0)
+  t.equal(await countRows(worker, 'readings'), 4 * 2880)
+  const after = await worker.db.selectFrom('reading_rollups_hour').select((eb) => eb.fn.sum<number>('reading_count').as('n')).executeTakeFirstOrThrow()
+  t.equal(Number(after.n), 4 * 2880, 'rollups did not count the redelivery')
+})
+
+t.test('a poison message goes to the DLQ after the redrive count; its batch-mates are stored', async (t) => {
+  const queue = await startTestQueue(t, { maxReceiveCount: 2, visibilityTimeoutSeconds: 1 })
+  const { url } = await createTestDatabase(t, { migrate: false })
+  const good = day(9).slice(0, 100)
+  for (const body of ['{"v":1,"id":"x","readings":"nope"', encodeMessage('good', T0, good), '{"v":99,"id":"future","sentAtMs":1,"readings":[]}']) {
+    await queue.client.send(new SendMessageCommand({ QueueUrl: queue.queueUrl, MessageBody: body }))
+  }
+  const worker = await startWorker(t, queue, url)
+  await waitFor('good readings stored', async () => (await countRows(worker, 'readings')) === 100)
+  await waitFor('both poison messages in the DLQ', () => queueDepth(queue, queue.dlqName) === 2, 20_000)
+  t.equal(queueDepth(queue), 0, 'nothing left on the main queue')
+  t.equal(await countRows(worker, 'readings'), 100)
+})
