@@ -35,7 +35,20 @@ export interface RollupTable {
   humidity_max: number
 }
 
+/** An API key: only its SHA-256 is stored; `revoked_at_ms` set means it no longer opens anything. */
+export interface ApiKeysTable {
+  id: Generated<number>
+  key_hash: string
+  key_prefix: string
+  role: 'admin' | 'read' | 'device'
+  lab_id: number | null
+  label: string
+  created_at_ms: number
+  revoked_at_ms: number | null
+}
+
 export interface Database {
+  api_keys: ApiKeysTable
   labs: LabsTable
   readings: ReadingsTable
   reading_rollups_minute: RollupTable
