@@ -1,10 +1,15 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import type { ApiConfig } from './config.ts'
+import helmet from '@fastify/helmet'
+import rateLimit from '@fastify/rate-limit'
+import { createHash } from 'node:crypto'
 import healthRoutes from './health.ts'
 import { installProblemHandlers } from './http/error-handler.ts'
 import { installJsonBodyParser } from './http/json-body.ts'
 import ingestRoutes from './ingest/routes.ts'
+import keyRoutes from './keys/routes.ts'
 import labRoutes from './labs/routes.ts'
+import authPlugin from './plugins/auth.ts'
 import databasePlugin from './plugins/database.ts'
 import labDirectoryPlugin from './plugins/lab-directory.ts'
 import queuePlugin from './plugins/queue.ts'
@@ -18,7 +23,7 @@ declare module 'fastify' {
   }
 }
 
-export type AppOptions = Pick<ApiConfig, 'databaseUrl' | 'dbPoolSize' | 'sqs' | 'ingestLingerMs'> & { now?: () => number }
+export type AppOptions = Pick<ApiConfig, 'databaseUrl' | 'dbPoolSize' | 'sqs' | 'ingestLingerMs' | 'authCacheSeconds' | 'rateLimitPerMinute'> & { now?: () => number }
 
 /** Server options the app relies on; server.ts and tests both build Fastify with these. */
 export const serverOptions: FastifyServerOptions = {
@@ -44,9 +49,25 @@ export default async function app (fastify: FastifyInstance, options: AppOptions
   await fastify.register(databasePlugin, { url: options.databaseUrl, poolSize: options.dbPoolSize })
   await fastify.register(queuePlugin, { sqs: options.sqs, lingerMs: options.ingestLingerMs })
   await fastify.register(labDirectoryPlugin)
+  // Security headers on every answer; the API serves JSON only, so the strictest policy fits.
+  await fastify.register(helmet, { global: true, contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } })
+  // Per key (or per address without one). A device's nightly batch is one request; the default leaves
+  // ample room for live 30 s readings and for people querying from Postman.
+  await fastify.register(rateLimit, {
+    global: true,
+    max: options.rateLimitPerMinute,
+    timeWindow: 60_000,
+    keyGenerator: (request) => {
+      const auth = request.headers.authorization
+      return auth === undefined ? `ip:${request.ip}` : `key:${createHash('sha256').update(auth).digest('base64url').slice(0, 22)}`
+    },
+    allowList: (request) => request.url.startsWith('/health/')
+  })
+  await fastify.register(authPlugin, { cacheMs: options.authCacheSeconds * 1000 })
   await fastify.register(rootRoutes)
   await fastify.register(healthRoutes, { queueUrl: options.sqs.queueUrl })
   await fastify.register(ingestRoutes)
   await fastify.register(labRoutes)
+  await fastify.register(keyRoutes)
   await fastify.register(queryRoutes)
 }

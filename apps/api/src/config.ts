@@ -9,6 +9,12 @@ export interface ApiConfig {
   sqs: SqsSettings
   /** How long the ingest path waits to coalesce concurrent requests into one SQS call. */
   ingestLingerMs: number
+  /** A revoked key stops working within this. */
+  authCacheSeconds: number
+  /** Requests per minute per API key (or per client address without one). */
+  rateLimitPerMinute: number
+  /** A request whose body has not arrived by then is answered 408 (slow-body protection). */
+  requestTimeoutMs: number
 }
 
 /** Parses and validates the API's environment; throws ConfigError naming every problem. */
@@ -21,7 +27,10 @@ export function loadApiConfig (env: Env): ApiConfig {
     databaseUrl: read.url('DATABASE_URL', ['mysql'], { required: true }) ?? '',
     dbPoolSize: read.int('DB_POOL_SIZE', { default: 10, min: 1, max: 200 }),
     sqs: readSqsSettings(read),
-    ingestLingerMs: read.int('INGEST_LINGER_MS', { default: 5, min: 0, max: 1000 })
+    ingestLingerMs: read.int('INGEST_LINGER_MS', { default: 5, min: 0, max: 1000 }),
+    authCacheSeconds: read.int('AUTH_CACHE_SECONDS', { default: 30, min: 0, max: 3600 }),
+    rateLimitPerMinute: read.int('RATE_LIMIT_PER_MINUTE', { default: 600, min: 1, max: 1_000_000 }),
+    requestTimeoutMs: read.int('REQUEST_TIMEOUT_MS', { default: 30_000, min: 1000, max: 600_000 })
   }
   read.done()
   return config

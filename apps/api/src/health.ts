@@ -18,9 +18,10 @@ async function check (name: string, probe: () => Promise<unknown>): Promise<stri
 
 export default async function healthRoutes (fastify: FastifyInstance, { queueUrl }: { queueUrl: string }): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  app.get('/health/live', { logLevel: 'warn', schema: { tags: ['meta'], summary: 'The process is up', response: { 200: Health } } }, async () => ({ status: 'ok' as const }))
+  app.get('/health/live', { logLevel: 'warn', config: { auth: 'public' }, schema: { tags: ['meta'], summary: 'The process is up', response: { 200: Health } } }, async () => ({ status: 'ok' as const }))
   app.get('/health/ready', {
     logLevel: 'warn',
+    config: { auth: 'public' },
     schema: { tags: ['meta'], summary: 'The database and the queue answer', response: { 200: Health, ...problemResponses } }
   }, async () => {
     const failing = (await Promise.all([

@@ -6,6 +6,7 @@ import { problemResponses } from './http/problem.ts'
 
 export default async function rootRoutes (fastify: FastifyInstance): Promise<void> {
   fastify.withTypeProvider<TypeBoxTypeProvider>().get('/', {
+    config: { auth: 'public' },
     schema: {
       summary: 'Hello, with the version',
       tags: ['meta'],

@@ -19,7 +19,8 @@ const server = Fastify({
   logger: { level: config.logLevel },
   requestIdHeader: 'x-request-id',
   // Give in-flight requests (and their queued readings) time to finish inside ECS's 30 s stop timeout.
-  forceCloseConnections: 'idle'
+  forceCloseConnections: 'idle',
+  requestTimeout: config.requestTimeoutMs
 })
 
 await server.register(app, config)

@@ -1,3 +1,4 @@
+import { createApiKey } from '@labclimate/store'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { createTestDatabase, type TestDatabase } from '../../../test/support/mysql.ts'
 import { startTestQueue, TEST_CREDENTIALS, type TestQueue } from '../../../test/support/sqs.ts'
@@ -9,10 +10,24 @@ export interface TestApp {
   app: FastifyInstance
   database: TestDatabase
   queue: TestQueue
+  /** Authorization headers of an admin key and a read key */
+  admin: { authorization: string }
+  reader: { authorization: string }
+  /** Authorization header of a new device key for `labId` (the lab must exist) */
+  device: (labId: number) => Promise<{ authorization: string }>
 }
 
+export interface TestAppOptions {
+  now?: () => number
+  queueUrl?: string
+  rateLimitPerMinute?: number
+  authCacheSeconds?: number
+}
+
+const bearer = (key: string): { authorization: string } => ({ authorization: `Bearer ${key}` })
+
 /** The real app on a fresh MariaDB database and a fresh in-process SQS server. */
-export async function buildTestApp (t: TestContext, options: { now?: () => number, queueUrl?: string } = {}): Promise<TestApp> {
+export async function buildTestApp (t: TestContext, options: TestAppOptions = {}): Promise<TestApp> {
   // Close the app first, then the queue and the database it used.
   const cleanups: Array<() => Promise<void> | void> = []
   const later = { teardown: (fn: () => Promise<void> | void) => { cleanups.unshift(fn) } }
@@ -28,8 +43,15 @@ export async function buildTestApp (t: TestContext, options: { now?: () => numbe
     dbPoolSize: 3,
     sqs: { queueUrl: options.queueUrl ?? queue.queueUrl, region: queue.region, endpoint: queue.endpoint, credentials: TEST_CREDENTIALS },
     ingestLingerMs: 2,
+    authCacheSeconds: options.authCacheSeconds ?? 30,
+    rateLimitPerMinute: options.rateLimitPerMinute ?? 100_000,
     ...(options.now === undefined ? {} : { now: options.now })
   })
   await server.ready()
-  return { app: server, database, queue }
+  const nowMs = Date.now()
+  const admin = bearer((await createApiKey(database.db, { role: 'admin', label: 'test admin', nowMs })).key)
+  const reader = bearer((await createApiKey(database.db, { role: 'read', label: 'test reader', nowMs })).key)
+  const device = async (labId: number): Promise<{ authorization: string }> =>
+    bearer((await createApiKey(database.db, { role: 'device', labId, label: `device of lab ${labId}`, nowMs })).key)
+  return { app: server, database, queue, admin, reader, device }
 }

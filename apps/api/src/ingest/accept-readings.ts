@@ -11,24 +11,26 @@ export interface IngestDeps {
   labDirectory: LabDirectory
   producer: ReadingsProducer
   nowMs: number
+  /** the one lab the caller's device key may write */
+  keyLabId: number
 }
 
 /**
- * Checks every item, refuses readings of labs that do not exist, and resolves
- * only once the rest are durably on the queue (EnqueueError otherwise).
+ * Checks every item, refuses readings of other labs than the key's and of labs
+ * that do not exist, and resolves only once the rest are durably on the queue
+ * (EnqueueError otherwise).
  */
 export async function acceptReadings (deps: IngestDeps, items: readonly unknown[], labId?: number): Promise<IngestOutcome> {
   const { readings, indexes, rejected } = parseReadingItems(items, deps.nowMs, labId)
-  const existing = await deps.labDirectory.existing(new Set(readings.map((r) => r.labId)))
-  let accepted: Reading[] = readings
-  if (existing.size < new Set(readings.map((r) => r.labId)).size) {
-    accepted = []
-    readings.forEach((reading, i) => {
-      if (existing.has(reading.labId)) accepted.push(reading)
-      else rejected.push({ index: indexes[i] as number, reason: `lab ${reading.labId} does not exist; create it with POST /labs first` })
-    })
-    rejected.sort((a, b) => a.index - b.index)
-  }
+  const labExists = (await deps.labDirectory.existing([deps.keyLabId])).has(deps.keyLabId)
+  const accepted: Reading[] = []
+  readings.forEach((reading, i) => {
+    const index = indexes[i] as number
+    if (reading.labId !== deps.keyLabId) rejected.push({ index, reason: `lab_id ${reading.labId}: this API key may write only lab ${deps.keyLabId}` })
+    else if (!labExists) rejected.push({ index, reason: `lab ${reading.labId} does not exist; create it with POST /labs first` })
+    else accepted.push(reading)
+  })
+  if (accepted.length < readings.length) rejected.sort((a, b) => a.index - b.index)
   await deps.producer.enqueue(accepted)
   return { accepted: accepted.length, rejected }
 }

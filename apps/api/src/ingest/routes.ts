@@ -1,10 +1,17 @@
 import { IngestAccepted, LabReadingItem, MAX_READINGS_PER_REQUEST, UploadItem, UPLOAD_BODY_LIMIT_BYTES } from '@labclimate/contract'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { HttpProblem, problemResponses } from '../http/problem.ts'
 import { LabParams } from '../labs/schemas.ts'
-import { acceptReadings, type IngestOutcome } from './accept-readings.ts'
+import { acceptReadings, type IngestDeps, type IngestOutcome } from './accept-readings.ts'
+
+/** The lab of the device key that authenticated this request (the auth hook let only device keys in). */
+function deviceLab (request: FastifyRequest): number {
+  const labId = request.apiKey?.labId
+  if (labId === null || labId === undefined) throw new HttpProblem(403, 'Readings are written with a device key, which names its lab.')
+  return labId
+}
 
 function answer (reply: FastifyReply, outcome: IngestOutcome): IngestAccepted {
   if (outcome.accepted === 0 && outcome.rejected.length > 0) {
@@ -24,10 +31,11 @@ const accepted = {
 
 export default async function ingestRoutes (fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const deps = (): Parameters<typeof acceptReadings>[0] =>
-    ({ labDirectory: app.labDirectory, producer: app.readingsProducer, nowMs: app.now() })
+  const deps = (request: FastifyRequest): IngestDeps =>
+    ({ labDirectory: app.labDirectory, producer: app.readingsProducer, nowMs: app.now(), keyLabId: deviceLab(request) })
 
   app.post('/labs/upload', {
+    config: { auth: 'device' },
     bodyLimit: UPLOAD_BODY_LIMIT_BYTES,
     schema: {
       summary: 'Upload readings of any labs (the legacy route)',
@@ -36,9 +44,10 @@ export default async function ingestRoutes (fastify: FastifyInstance): Promise<v
       body: Type.Array(UploadItem, { maxItems: MAX_READINGS_PER_REQUEST }),
       response: accepted
     }
-  }, async (request, reply) => answer(reply, await acceptReadings(deps(), request.body)))
+  }, async (request, reply) => answer(reply, await acceptReadings(deps(request), request.body)))
 
   app.post('/labs/:labId/readings', {
+    config: { auth: 'device' },
     bodyLimit: UPLOAD_BODY_LIMIT_BYTES,
     schema: {
       summary: 'Upload one reading or an array of readings of one lab',
@@ -49,8 +58,9 @@ export default async function ingestRoutes (fastify: FastifyInstance): Promise<v
     }
   }, async (request, reply) => {
     const { labId } = request.params
+    if (labId !== deviceLab(request)) throw new HttpProblem(403, `This API key may write only lab ${deviceLab(request)}, not lab ${labId}.`)
     if ((await app.labDirectory.existing([labId])).size === 0) throw new HttpProblem(404, `Lab ${labId} does not exist.`)
     const items = Array.isArray(request.body) ? request.body : [request.body]
-    return answer(reply, await acceptReadings(deps(), items, labId))
+    return answer(reply, await acceptReadings(deps(request), items, labId))
   })
 }

@@ -13,6 +13,7 @@ export default async function labRoutes (fastify: FastifyInstance): Promise<void
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
 
   app.post('/labs', {
+    config: { auth: 'admin' },
     schema: {
       summary: 'Register a lab',
       tags: ['labs'],
@@ -32,6 +33,7 @@ export default async function labRoutes (fastify: FastifyInstance): Promise<void
   })
 
   app.get('/labs/:labId', {
+    config: { auth: 'read' },
     schema: {
       summary: 'One lab and its averages over the past 24 h',
       tags: ['labs'],

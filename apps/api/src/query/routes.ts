@@ -11,6 +11,7 @@ export default async function queryRoutes (fastify: FastifyInstance): Promise<vo
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
 
   app.get('/labs', {
+    config: { auth: 'read' },
     schema: {
       summary: 'Every lab\'s average temperature and humidity over the past 24 h',
       description: 'One entry per lab with readings in the window, ordered by lab id. The window ends at the end of the current minute.',
@@ -24,6 +25,7 @@ export default async function queryRoutes (fastify: FastifyInstance): Promise<vo
   })
 
   app.get('/labs/:labId/readings', {
+    config: { auth: 'read' },
     schema: {
       summary: 'A time series of one lab for charts',
       tags: ['query'],
