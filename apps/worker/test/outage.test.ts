@@ -1,0 +1,53 @@
+import { ReadingsProducer } from '@labclimate/queue'
+import type { Reading } from '@labclimate/contract'
+import { pino } from 'pino'
+import t from 'tap'
+import { createTestDatabase } from '../../../test/support/mysql.ts'
+import { queueDepth, startTestQueue, TEST_CREDENTIALS } from '../../../test/support/sqs.ts'
+import { startTcpProxy, viaProxy } from '../../../test/support/tcp-proxy.ts'
+import { waitFor } from '../../../test/support/wait.ts'
+import { createWorker } from '../src/worker.ts'
+
+const T0 = Date.UTC(2026, 10, 25, 0, 0, 0)
+const readings = (labId: number, n: number): Reading[] => Array.from({ length: n }, (_, i) => ({ labId, recordedAtMs: T0 + i * 30_000, temperatureMilliC: 20000 + i, humidityMilliPct: 40000 + i }))
+
+t.test('while the database is unreachable the worker holds its batch, then stores it; nothing reaches the DLQ', async (t) => {
+  // Short visibility and a low redrive count: messages that were received again and again would be in the DLQ within seconds.
+  const queue = await startTestQueue(t, { maxReceiveCount: 2, visibilityTimeoutSeconds: 2 })
+  const database = await createTestDatabase(t)
+  const proxy = await startTcpProxy({ host: '127.0.0.1', port: 3306 })
+  t.teardown(proxy.close)
+  const logs: string[] = []
+  const log = pino({ level: 'warn' }, { write: (line: string) => { logs.push(line) } })
+  const worker = createWorker({
+    logLevel: 'warn',
+    databaseUrl: viaProxy(database.url, proxy),
+    dbPoolSize: 2,
+    sqs: { queueUrl: queue.queueUrl, region: queue.region, endpoint: queue.endpoint, credentials: TEST_CREDENTIALS },
+    consumers: 1,
+    batchSize: 10,
+    visibilityTimeoutSeconds: 3,
+    waitTimeSeconds: 1,
+    migrateOnStart: false
+  }, log)
+  await worker.start()
+  t.teardown(worker.stop)
+
+  proxy.cut()
+  const producer = new ReadingsProducer({ client: queue.client, queueUrl: queue.queueUrl, maxMessageBytes: 20_000 })
+  await Promise.all([1, 2, 3].map(async (lab) => await producer.enqueue(readings(lab, 1000))))
+  await waitFor('the worker to notice the outage', () => logs.some((l) => l.includes('database unreachable')))
+  // Longer than visibility timeout × redrive count: without heartbeats the batch would now be in the DLQ.
+  await new Promise((resolve) => setTimeout(resolve, 8_000))
+  t.equal(queueDepth(queue, queue.dlqName), 0, 'no message in the DLQ during the outage')
+  proxy.restore()
+
+  await waitFor('all readings stored after the outage', async () => {
+    const row = await database.db.selectFrom('readings').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+    return Number(row.n) === 3000
+  }, 30_000)
+  await waitFor('queue drained', () => queueDepth(queue) === 0)
+  t.equal(queueDepth(queue, queue.dlqName), 0, 'and none afterwards')
+  const retries = logs.filter((l) => l.includes('database unreachable')).length
+  t.ok(retries >= 2 && retries < 40, `backed off: ${retries} retries in the outage, not a tight loop`)
+})
