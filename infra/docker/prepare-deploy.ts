@@ -1,0 +1,48 @@
+// Applies `publishConfig` (exports -> dist/*.js) to the deployed app and to every @labclimate package
+// injected into its node_modules, then checks that no TypeScript is left to load at run time.
+// pnpm deploy hard-links package.json to the workspace's own file, so each one is replaced, never
+// edited in place.
+import { readdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs'
+import { join } from 'node:path'
+
+const out = process.argv[2]
+if (out === undefined) throw new Error('usage: node infra/docker/prepare-deploy.ts OUT_DIR')
+
+function publish (dir: string): void {
+  const file = join(dir, 'package.json')
+  const manifest = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>
+  const publishConfig = manifest.publishConfig as Record<string, unknown> | undefined
+  if (publishConfig === undefined) throw new Error(`${file}: no publishConfig`)
+  const { publishConfig: _, scripts, ...rest } = manifest
+  const next: Record<string, unknown> = { ...rest, ...publishConfig }
+  // Keep only the production entry points (start:prod, migrate:prod) as scripts.
+  const prodScripts = Object.fromEntries(Object.entries((scripts ?? {}) as Record<string, string>).filter(([name]) => name.endsWith(':prod')))
+  if (Object.keys(prodScripts).length > 0) next.scripts = prodScripts
+  writeFileSync(`${file}.tmp`, JSON.stringify(next, null, 2) + '\n')
+  renameSync(`${file}.tmp`, file)
+  const exportsField = next.exports as Record<string, string>
+  for (const target of Object.values(exportsField)) {
+    if (!existsSync(join(dir, target))) throw new Error(`${file}: exports ${target} is missing (did the build run?)`)
+  }
+}
+
+publish(out)
+const store = join(out, 'node_modules', '.pnpm')
+for (const entry of readdirSync(store)) {
+  if (!entry.startsWith('@labclimate+')) continue
+  // "@labclimate+queue@file+..." holds @labclimate/queue itself (its siblings there are symlinks)
+  const name = entry.slice('@labclimate+'.length).split('@')[0] ?? ''
+  publish(join(store, entry, 'node_modules', '@labclimate', name))
+}
+
+// Nothing that Node would refuse to load: no .ts outside type declarations.
+function walk (dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
+    const path = join(dir, d.name)
+    if (d.isDirectory()) return walk(path)
+    return d.name.endsWith('.ts') && !d.name.endsWith('.d.ts') && !d.name.endsWith('.d.mts') && !d.name.endsWith('.d.cts') ? [path] : []
+  })
+}
+const leftovers = [...walk(join(out, 'dist')), ...walk(store).filter((p) => p.includes('@labclimate+'))]
+if (leftovers.length > 0) throw new Error(`TypeScript left in the deploy folder:\n${leftovers.join('\n')}`)
+console.log(`prepare-deploy: ${out} ready`)

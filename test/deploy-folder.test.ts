@@ -1,0 +1,95 @@
+// The container images without Docker: builds each app's production folder exactly as its Dockerfile
+// does (infra/docker/build-deploy.sh: tsc -> dist, `pnpm deploy --prod`, publishConfig applied), then
+// boots it from that folder through the image's entry point (infra/docker/entrypoint.sh, which assembles
+// DATABASE_URL from DB_* the way ECS passes them) against MariaDB and an SQS server.
+import { execFile, spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import t from 'tap'
+import { createTestDatabase } from './support/mysql.ts'
+import { freePort, REPO_ROOT } from './support/processes.ts'
+import { startTestQueue } from './support/sqs.ts'
+import { waitFor } from './support/wait.ts'
+
+// Two cold builds (tsc + pnpm deploy) and two boots: more than tap's default 120 s on a busy 2-core machine.
+t.setTimeout(300_000)
+
+const run = promisify(execFile)
+const BIN = join(REPO_ROOT, 'node_modules', '.bin') // the pinned Node 24 and pnpm's tools
+const PATH = `${BIN}:${process.env.PATH ?? ''}`
+const ENTRYPOINT = join(REPO_ROOT, 'infra', 'docker', 'entrypoint.sh')
+
+async function buildDeployFolder (app: 'api' | 'worker'): Promise<string> {
+  const out = join(mkdtempSync(join(tmpdir(), `labclimate-deploy-${app}-`)), 'app')
+  await run('sh', [join(REPO_ROOT, 'infra', 'docker', 'build-deploy.sh'), app, out], { cwd: REPO_ROOT, env: { ...process.env, PATH }, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 })
+  return out
+}
+
+function boot (dir: string, cmd: string[], env: Record<string, string>): { stop: () => Promise<number | string | null>, output: () => string, exited: () => boolean } {
+  // As the image runs it: ENTRYPOINT entrypoint.sh, CMD node dist/..., WORKDIR the deploy folder.
+  const child = spawn('sh', [ENTRYPOINT, ...cmd], { cwd: dir, env: { PATH, NODE_ENV: 'production', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout.on('data', (c: Buffer) => { output += c.toString() })
+  child.stderr.on('data', (c: Buffer) => { output += c.toString() })
+  const exit = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)))
+  return {
+    output: () => output,
+    exited: () => child.exitCode !== null || child.signalCode !== null,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+      return await exit
+    }
+  }
+}
+
+function tsFilesIn (dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((d) => d.isFile() && /\.(ts|mts|cts)$/.test(d.name) && !/\.d\.(ts|mts|cts)$/.test(d.name) && /node_modules\/@labclimate\/[^/]+(\/(?!node_modules\/)[^/]+)*$/.test(d.parentPath))
+    .map((d) => join(d.parentPath, d.name))
+}
+
+t.test('each app boots from its production deploy folder against MariaDB and SQS', async (t) => {
+  const [apiDir, workerDir] = [await buildDeployFolder('api'), await buildDeployFolder('worker')]
+  t.teardown(() => { for (const d of [apiDir, workerDir]) rmSync(join(d, '..'), { recursive: true, force: true }) })
+
+  for (const dir of [apiDir, workerDir]) {
+    t.ok(existsSync(join(dir, 'dist')), `${dir}: compiled dist/`)
+    t.notOk(existsSync(join(dir, 'src')), 'no TypeScript sources shipped')
+    t.same(tsFilesIn(join(dir, 'node_modules')), [], 'no TypeScript left in the workspace packages')
+    for (const dev of ['typescript', 'tap', 'aws-cdk-lib', 'fauxqs']) t.notOk(existsSync(join(dir, 'node_modules', dev)), `production dependencies only: no ${dev}`)
+  }
+
+  const queue = await startTestQueue(t)
+  const database = await createTestDatabase(t, { migrate: false })
+  const url = new URL(database.url)
+  // ECS gives the password as a secret (DB_PASSWORD) and the rest as plain env; the entry point assembles DATABASE_URL.
+  const env = {
+    DB_HOST: url.hostname, DB_PORT: url.port || '3306', DB_NAME: database.name, DB_USER: decodeURIComponent(url.username), DB_PASSWORD: decodeURIComponent(url.password),
+    SQS_QUEUE_URL: queue.queueUrl, SQS_ENDPOINT: queue.endpoint, AWS_REGION: queue.region, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', LOG_LEVEL: 'warn'
+  }
+
+  const worker = boot(workerDir, ['node', 'dist/main.js'], { ...env, SQS_WAIT_TIME_SECONDS: '1' })
+  let api: ReturnType<typeof boot> | undefined
+  t.teardown(async () => { await api?.stop(); await worker.stop() })
+  await waitFor('worker (deploy folder) migrated the database', async () => (await database.db.introspection.getTables()).some((tbl) => tbl.name === 'labs'), 60_000)
+    .catch((error: unknown) => { throw new Error(`${String(error)}; worker said:\n${worker.output()}`) })
+  t.pass('the worker from its deploy folder applied the migrations')
+
+  const port = await freePort()
+  api = boot(apiDir, ['node', 'dist/server.js'], { ...env, PORT: String(port), HOST: '127.0.0.1' })
+  const base = `http://127.0.0.1:${port}`
+  await waitFor('API (deploy folder) ready', async () => (await fetch(`${base}/health/ready`).catch(() => undefined))?.ok, 60_000)
+    .catch((error: unknown) => { throw new Error(`${String(error)}; api said:\n${api?.output() ?? ''}`) })
+  t.pass('the API from its deploy folder is ready (database and queue reachable)')
+  const root = await fetch(`${base}/`)
+  t.equal(root.status, 200)
+  t.match(((await root.json()) as { version: string }).version, /^\d+\.\d+\.\d+$/, 'version read from the deployed package.json')
+
+  // SIGTERM, as ECS sends it: both exit cleanly well inside the 30 s stop timeout.
+  const started = Date.now()
+  t.equal(await api.stop(), 0, `API exits 0 on SIGTERM\n${api.output()}`)
+  t.equal(await worker.stop(), 0, `worker exits 0 on SIGTERM\n${worker.output()}`)
+  t.ok(Date.now() - started < 30_000, 'both stopped inside the 30 s stop timeout')
+})
