@@ -6,7 +6,7 @@ import t from 'tap'
 import { REPO_ROOT } from './support/processes.ts'
 
 // Entry points hand process.env to their loader; test support reads the test database URL.
-const ALLOWED = new Set(['apps/api/src/server.ts', 'apps/worker/src/main.ts', 'packages/store/src/migrate-cli.ts', 'scripts/dev.ts', 'apps/cli/src/main.ts', 'test/support/mysql.ts', 'test/support/processes.ts'])
+const ALLOWED = new Set(['apps/api/src/server.ts', 'apps/worker/src/main.ts', 'apps/worker/src/maintenance-main.ts', 'packages/store/src/migrate-cli.ts', 'scripts/dev.ts', 'apps/cli/src/main.ts', 'test/support/mysql.ts', 'test/support/processes.ts'])
 
 function sources (dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

@@ -1,0 +1,69 @@
+import { ConfigError, LOG_LEVELS, readEnv, type Env } from '@labclimate/config'
+import { retentionProblems, type RetentionPolicy } from '@labclimate/store'
+
+export type ArchiveTarget =
+  | { kind: 's3', bucket: string, prefix: string, region: string, endpoint?: string, credentials?: { accessKeyId: string, secretAccessKey: string } }
+  | { kind: 'dir', dir: string }
+
+export interface MaintenanceConfig {
+  logLevel: typeof LOG_LEVELS[number]
+  databaseUrl: string
+  retention: RetentionPolicy
+  aheadDays: number
+  /** undefined: no archive */
+  archive: ArchiveTarget | undefined
+  /** without an archive, refuse to drop raw days (the default) */
+  archiveRequired: boolean
+}
+
+/**
+ * The longest a reading can take to reach the database after its day ended: the API takes
+ * readings up to 7 days old and SQS keeps a message up to 14 days. A raw day must outlive
+ * that, or a late reading would recompute its minute rollup from a raw day no longer there.
+ */
+export const MIN_RAW_RETENTION_DAYS = 22
+
+/** Parses and validates the maintenance job's environment; throws ConfigError naming every problem. */
+export function loadMaintenanceConfig (env: Env): MaintenanceConfig {
+  const read = readEnv(env)
+  const retention: RetentionPolicy = {
+    rawDays: read.int('RETENTION_RAW_DAYS', { default: 35, min: MIN_RAW_RETENTION_DAYS, max: 3650 }),
+    minuteDays: read.int('RETENTION_MINUTE_DAYS', { default: 400, min: MIN_RAW_RETENTION_DAYS, max: 36500 }),
+    hourDays: read.int('RETENTION_HOUR_DAYS', { default: 3650, min: MIN_RAW_RETENTION_DAYS, max: 36500 })
+  }
+  const bucket = read.string('ARCHIVE_BUCKET')
+  const dir = read.string('ARCHIVE_DIR')
+  const endpoint = read.url('S3_ENDPOINT', ['http', 'https'])
+  const region = bucket === undefined ? read.string('AWS_REGION') : read.requiredString('AWS_REGION')
+  let archive: ArchiveTarget | undefined
+  if (bucket !== undefined) {
+    archive = {
+      kind: 's3',
+      bucket,
+      prefix: read.string('ARCHIVE_PREFIX', { default: '' }) as string,
+      region: region ?? '',
+      // A local S3 server checks no signature, but the SDK still signs: give it something.
+      ...(endpoint === undefined ? {} : { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
+    }
+  } else if (dir !== undefined) {
+    archive = { kind: 'dir', dir }
+  }
+  const config: MaintenanceConfig = {
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, { default: 'info' }),
+    databaseUrl: read.url('DATABASE_URL', ['mysql'], { required: true }) ?? '',
+    retention,
+    aheadDays: read.int('PARTITIONS_AHEAD_DAYS', { default: 7, min: 2, max: 60 }),
+    archive,
+    archiveRequired: read.bool('ARCHIVE_REQUIRED', { default: true })
+  }
+  const problems = retentionProblems(retention).map((p) => `RETENTION_*_DAYS: ${p}`)
+  if (bucket !== undefined && dir !== undefined) problems.push('set ARCHIVE_BUCKET or ARCHIVE_DIR, not both')
+  try {
+    read.done()
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    problems.unshift(...error.problems)
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  return config
+}

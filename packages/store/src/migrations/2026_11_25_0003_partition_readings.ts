@@ -1,0 +1,52 @@
+import { sql, type Kysely } from 'kysely'
+
+// Frozen in time: this file describes the change as first made and imports no app code.
+//
+// Partitions raw readings, and minute rollups, by day: RANGE on the BIGINT epoch-ms column,
+// so expiring a day is `ALTER TABLE … DROP PARTITION`, never a mass DELETE (at fleet scale a
+// day is ~133 M raw rows and ~66 M minute rows). MySQL requires every unique key to include
+// the partitioning column: the primary keys are (lab_id, recorded_at_ms) and
+// (lab_id, bucket_start_ms) and the only other index is non-unique, so no key changes.
+// Hour rollups (~1/60 of the minute rows) stay unpartitioned and expire by batched DELETEs.
+//
+// Layout: one partition per UTC day from the oldest stored day (at most 62 days back; older
+// rows share the first partition, which the maintenance job expires as a whole once its last
+// day is past retention) through 7 days ahead, then a catch-all `pmax VALUES LESS THAN
+// MAXVALUE` so no insert can ever fail for lack of a partition. The maintenance job keeps
+// splitting pmax into days ahead of time (REORGANIZE PARTITION of an empty pmax moves no rows).
+// Both MariaDB 10.11 and MySQL 8 accept every statement here.
+
+const DAY_MS = 86_400_000
+const AHEAD_DAYS = 7
+const MAX_BACK_DAYS = 62
+
+const TABLES = [
+  { table: 'readings', column: 'recorded_at_ms' },
+  { table: 'reading_rollups_minute', column: 'bucket_start_ms' }
+]
+
+function name (dayStartMs: number): string {
+  return `p${new Date(dayStartMs).toISOString().slice(0, 10).replaceAll('-', '')}`
+}
+
+export async function up (db: Kysely<any>): Promise<void> {
+  const today = Math.floor(Date.now() / DAY_MS) * DAY_MS
+  for (const { table, column } of TABLES) {
+    const { rows } = await sql<{ oldest: number | string | null }>`SELECT MIN(${sql.ref(column)}) AS oldest FROM ${sql.table(table)}`.execute(db)
+    const oldest = rows[0]?.oldest
+    const oldestDay = oldest === null || oldest === undefined ? today : Math.floor(Number(oldest) / DAY_MS) * DAY_MS
+    const first = Math.max(Math.min(oldestDay, today), today - MAX_BACK_DAYS * DAY_MS)
+    const clauses: string[] = []
+    for (let day = first; day <= today + AHEAD_DAYS * DAY_MS; day += DAY_MS) {
+      clauses.push(`PARTITION ${name(day)} VALUES LESS THAN (${day + DAY_MS})`)
+    }
+    clauses.push('PARTITION pmax VALUES LESS THAN MAXVALUE')
+    await sql.raw(`ALTER TABLE ${table} PARTITION BY RANGE (${column}) (${clauses.join(', ')})`).execute(db)
+  }
+}
+
+export async function down (db: Kysely<any>): Promise<void> {
+  for (const { table } of TABLES) {
+    await sql.raw(`ALTER TABLE ${table} REMOVE PARTITIONING`).execute(db)
+  }
+}
