@@ -23,7 +23,7 @@ declare module 'fastify' {
   }
 }
 
-export type AppOptions = Pick<ApiConfig, 'databaseUrl' | 'dbPoolSize' | 'sqs' | 'ingestLingerMs' | 'authCacheSeconds' | 'rateLimitPerMinute'> & { now?: () => number }
+export type AppOptions = Pick<ApiConfig, 'databaseUrl' | 'dbPoolSize' | 'sqs' | 'ingestLingerMs' | 'authCacheSeconds' | 'rateLimitPerMinute'> & Partial<Pick<ApiConfig, 'retention'>> & { now?: () => number }
 
 /** Server options the app relies on; server.ts and tests both build Fastify with these. */
 export const serverOptions: FastifyServerOptions = {
@@ -69,5 +69,5 @@ export default async function app (fastify: FastifyInstance, options: AppOptions
   await fastify.register(ingestRoutes)
   await fastify.register(labRoutes)
   await fastify.register(keyRoutes)
-  await fastify.register(queryRoutes)
+  await fastify.register(queryRoutes, options.retention === undefined ? {} : { retention: options.retention })
 }

@@ -15,6 +15,8 @@ export interface ApiConfig {
   rateLimitPerMinute: number
   /** A request whose body has not arrived by then is answered 408 (slow-body protection). */
   requestTimeoutMs: number
+  /** What the maintenance job keeps (same variables, same defaults): series fall back to rollups past it. */
+  retention: { rawDays: number, minuteDays: number }
 }
 
 /** Parses and validates the API's environment; throws ConfigError naming every problem. */
@@ -30,7 +32,11 @@ export function loadApiConfig (env: Env): ApiConfig {
     ingestLingerMs: read.int('INGEST_LINGER_MS', { default: 5, min: 0, max: 1000 }),
     authCacheSeconds: read.int('AUTH_CACHE_SECONDS', { default: 30, min: 0, max: 3600 }),
     rateLimitPerMinute: read.int('RATE_LIMIT_PER_MINUTE', { default: 600, min: 1, max: 1_000_000 }),
-    requestTimeoutMs: read.int('REQUEST_TIMEOUT_MS', { default: 30_000, min: 1000, max: 600_000 })
+    requestTimeoutMs: read.int('REQUEST_TIMEOUT_MS', { default: 30_000, min: 1000, max: 600_000 }),
+    retention: {
+      rawDays: read.int('RETENTION_RAW_DAYS', { default: 35, min: 22, max: 3650 }),
+      minuteDays: read.int('RETENTION_MINUTE_DAYS', { default: 400, min: 22, max: 36500 })
+    }
   }
   read.done()
   return config

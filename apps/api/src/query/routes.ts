@@ -1,4 +1,4 @@
-import { findLab, readingSeries, windowTotals } from '@labclimate/store'
+import { DEFAULT_RETENTION, finestRetainedResolution, findLab, readingSeries, windowTotals, type RetentionPolicy } from '@labclimate/store'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
@@ -7,8 +7,14 @@ import { LabParams } from '../labs/schemas.ts'
 import { last24Hours, LabAverage, toLabAverage } from './averages.ts'
 import { MAX_POINTS, Series, SeriesQuery, seriesRange, toSeriesPoint } from './series.ts'
 
-export default async function queryRoutes (fastify: FastifyInstance): Promise<void> {
+export interface QueryRoutesOptions {
+  /** what raw and minute data the maintenance job keeps; defaults to its defaults */
+  retention?: Partial<Pick<RetentionPolicy, 'rawDays' | 'minuteDays'>>
+}
+
+export default async function queryRoutes (fastify: FastifyInstance, options: QueryRoutesOptions = {}): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const retention: RetentionPolicy = { ...DEFAULT_RETENTION, ...options.retention }
 
   app.get('/labs', {
     config: { auth: 'read' },
@@ -35,7 +41,10 @@ export default async function queryRoutes (fastify: FastifyInstance): Promise<vo
     }
   }, async (request) => {
     const { labId } = request.params
-    const { fromMs, toMs, resolution } = seriesRange(request.query, app.now())
+    const range = seriesRange(request.query, app.now())
+    const { fromMs, toMs } = range
+    // Past retention the requested resolution is gone: answer from the finest one still kept (the answer says which).
+    const resolution = finestRetainedResolution(retention, { fromMs, nowMs: app.now(), requested: range.resolution })
     if (await findLab(app.db, labId) === undefined) throw new HttpProblem(404, `Lab ${labId} does not exist.`)
     const points = await readingSeries(app.db, { labId, fromMs, toMs, resolution, limit: MAX_POINTS + 1 })
     return {
