@@ -1,3 +1,4 @@
+import { createServer } from 'node:http'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import type { ApiConfig } from './config.ts'
 import helmet from '@fastify/helmet'
@@ -6,6 +7,7 @@ import { createHash } from 'node:crypto'
 import healthRoutes from './health.ts'
 import { installProblemHandlers } from './http/error-handler.ts'
 import { installJsonBodyParser } from './http/json-body.ts'
+import { answerClientError } from './http/client-error.ts'
 import ingestRoutes from './ingest/routes.ts'
 import keyRoutes from './keys/routes.ts'
 import labRoutes from './labs/routes.ts'
@@ -25,20 +27,37 @@ declare module 'fastify' {
 
 export type AppOptions = Pick<ApiConfig, 'databaseUrl' | 'dbPoolSize' | 'sqs' | 'ingestLingerMs' | 'authCacheSeconds' | 'rateLimitPerMinute'> & Partial<Pick<ApiConfig, 'retention'>> & { now?: () => number }
 
-/** Server options the app relies on; server.ts and tests both build Fastify with these. */
-export const serverOptions: FastifyServerOptions = {
-  ajv: {
-    customOptions: {
-      // Coerce query strings to numbers, but never wrap a lone object into an array:
-      // a body that is not an array must be refused, not silently accepted.
-      coerceTypes: true,
-      removeAdditional: false,
-      allErrors: true
-    }
-  },
-  // Fastify's default; stated because ingest relies on it: 413 above this, per-route for uploads.
-  bodyLimit: 1024 * 1024,
-  return503OnClosing: true
+/**
+ * Server options the app relies on; server.ts and tests both build Fastify with these.
+ * The HTTP server is made here so that slow bodies are cut off on time (Node checks
+ * requestTimeout only every connectionsCheckingInterval, 30 s by default) and so that
+ * keep-alive outlives the load balancer's 60 s idle timeout (else it may reuse a closed socket: 502).
+ */
+export function serverOptions ({ requestTimeoutMs }: Pick<ApiConfig, 'requestTimeoutMs'>): FastifyServerOptions {
+  return {
+    ajv: {
+      customOptions: {
+        // Coerce query strings and params to numbers, but never wrap a lone object into an array:
+        // a body that is not an array must be refused, not silently accepted.
+        coerceTypes: true,
+        removeAdditional: false,
+        allErrors: true,
+        // "1e999" coerces to Infinity; refuse it (and NaN) instead of passing it on as a number.
+        strictNumbers: true
+      }
+    },
+    // Fastify's default; stated because ingest relies on it: 413 above this, per-route for uploads.
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+    // Malformed HTTP and slow bodies never reach a route; answer them as problem+json too.
+    clientErrorHandler: answerClientError,
+    requestTimeout: requestTimeoutMs,
+    serverFactory: (handler) => createServer({
+      requestTimeout: requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, requestTimeoutMs),
+      keepAliveTimeout: 65_000
+    }, handler)
+  }
 }
 
 /** The whole API as a plugin; it never listens (server.ts does). */

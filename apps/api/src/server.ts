@@ -15,12 +15,11 @@ try {
 }
 
 const server = Fastify({
-  ...serverOptions,
+  ...serverOptions(config),
   logger: { level: config.logLevel },
   requestIdHeader: 'x-request-id',
   // Give in-flight requests (and their queued readings) time to finish inside ECS's 30 s stop timeout.
-  forceCloseConnections: 'idle',
-  requestTimeout: config.requestTimeoutMs
+  forceCloseConnections: 'idle'
 })
 
 await server.register(app, config)

@@ -38,7 +38,7 @@ t.test('readiness is red while the database is unreachable and green when it is 
   const queue = await startTestQueue(t)
   const proxy = await startTcpProxy({ host: '127.0.0.1', port: 3306 })
   t.teardown(proxy.close)
-  const server = Fastify({ ...serverOptions, logger: false })
+  const server = Fastify({ ...serverOptions({ requestTimeoutMs: 30_000 }), logger: false })
   t.teardown(async () => { await server.close() })
   await server.register(app, {
     databaseUrl: viaProxy(database.url, proxy),

@@ -22,6 +22,8 @@ export interface TestAppOptions {
   queueUrl?: string
   rateLimitPerMinute?: number
   authCacheSeconds?: number
+  /** Node's requestTimeout for a test that listens on a real port */
+  requestTimeoutMs?: number
 }
 
 const bearer = (key: string): { authorization: string } => ({ authorization: `Bearer ${key}` })
@@ -33,7 +35,7 @@ export async function buildTestApp (t: TestContext, options: TestAppOptions = {}
   const later = { teardown: (fn: () => Promise<void> | void) => { cleanups.unshift(fn) } }
   const database = await createTestDatabase(later)
   const queue = await startTestQueue(later)
-  const server = Fastify({ ...serverOptions, logger: false })
+  const server = Fastify({ ...serverOptions({ requestTimeoutMs: options.requestTimeoutMs ?? 30_000 }), logger: false })
   t.teardown(async () => {
     await server.close()
     for (const cleanup of cleanups) await cleanup()

@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { HttpProblem, problemResponses } from '../http/problem.ts'
-import { LabParams } from '../labs/schemas.ts'
+import { LabParams, pathId } from '../labs/schemas.ts'
 import { acceptReadings, type IngestDeps, type IngestOutcome } from './accept-readings.ts'
 
 /** The lab of the device key that authenticated this request (the auth hook let only device keys in). */
@@ -57,7 +57,7 @@ export default async function ingestRoutes (fastify: FastifyInstance): Promise<v
       response: accepted
     }
   }, async (request, reply) => {
-    const { labId } = request.params
+    const labId = pathId(request.params.labId, 'Lab')
     if (labId !== deviceLab(request)) throw new HttpProblem(403, `This API key may write only lab ${deviceLab(request)}, not lab ${labId}.`)
     if ((await app.labDirectory.existing([labId])).size === 0) throw new HttpProblem(404, `Lab ${labId} does not exist.`)
     const items = Array.isArray(request.body) ? request.body : [request.body]

@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { HttpProblem, problemResponses } from '../http/problem.ts'
-import { LabId } from '../labs/schemas.ts'
+import { LabId, PathId, pathId } from '../labs/schemas.ts'
 
 const Role = Type.Union(KEY_ROLES.map((r) => Type.Literal(r)), { description: 'admin: labs and keys; read: averages and series; device: readings of one lab' })
 
@@ -54,9 +54,9 @@ export default async function keyRoutes (fastify: FastifyInstance): Promise<void
 
   app.delete('/keys/:keyId', {
     config: { auth: 'admin' },
-    schema: { summary: 'Revoke an API key', tags: ['keys'], params: Type.Object({ keyId: Type.Integer({ minimum: 1 }) }), response: { 204: Type.Null(), ...problemResponses } }
+    schema: { summary: 'Revoke an API key', tags: ['keys'], params: Type.Object({ keyId: PathId }), response: { 204: Type.Null(), ...problemResponses } }
   }, async (request, reply) => {
-    if (!await revokeApiKey(app.db, request.params.keyId, app.now())) throw new HttpProblem(404, `There is no live key ${request.params.keyId}.`)
+    if (!await revokeApiKey(app.db, pathId(request.params.keyId, 'Key'), app.now())) throw new HttpProblem(404, `There is no live key ${request.params.keyId}.`)
     app.forgetApiKeys()
     reply.code(204)
     return null

@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { HttpProblem, problemResponses } from '../http/problem.ts'
 import { last24Hours, LabAverage, toLabAverage } from '../query/averages.ts'
-import { Lab, LabParams, NewLab } from './schemas.ts'
+import { Lab, LabParams, NewLab, pathId } from './schemas.ts'
 
 const toLab = (lab: StoredLab): typeof Lab.static =>
   ({ id: lab.id, name: lab.name, address: lab.address, created_at: new Date(lab.createdAtMs).toISOString() })
@@ -44,7 +44,7 @@ export default async function labRoutes (fastify: FastifyInstance): Promise<void
       }
     }
   }, async (request) => {
-    const lab = await findLab(app.db, request.params.labId)
+    const lab = await findLab(app.db, pathId(request.params.labId, 'Lab'))
     if (lab === undefined) throw new HttpProblem(404, `Lab ${request.params.labId} does not exist.`)
     const window = last24Hours(app.now())
     const [totals] = await windowTotals(app.db, window, lab.id)

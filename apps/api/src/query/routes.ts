@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { HttpProblem, problemResponses } from '../http/problem.ts'
-import { LabParams } from '../labs/schemas.ts'
+import { LabParams, pathId } from '../labs/schemas.ts'
 import { last24Hours, LabAverage, toLabAverage } from './averages.ts'
 import { MAX_POINTS, Series, SeriesQuery, seriesRange, toSeriesPoint } from './series.ts'
 
@@ -40,7 +40,7 @@ export default async function queryRoutes (fastify: FastifyInstance, options: Qu
       response: { 200: Series, ...problemResponses }
     }
   }, async (request) => {
-    const { labId } = request.params
+    const labId = pathId(request.params.labId, 'Lab')
     const range = seriesRange(request.query, app.now())
     const { fromMs, toMs } = range
     // Past retention the requested resolution is gone: answer from the finest one still kept (the answer says which).
