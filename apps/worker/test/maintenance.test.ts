@@ -1,5 +1,5 @@
 // The maintenance entry point and its pieces: configuration, the S3 archive (fauxqs), a real crash and a real second process.
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -14,7 +14,7 @@ import { Migrator } from 'kysely/migration'
 import t, { type Test } from 'tap'
 import { migrations } from '../../../packages/store/src/migrations/index.ts'
 import { createTestDatabase } from '../../../test/support/mysql.ts'
-import { REPO_ROOT } from '../../../test/support/processes.ts'
+import { REPO_ROOT, startApp } from '../../../test/support/processes.ts'
 import { loadMaintenanceConfig } from '../src/maintenance-config.ts'
 import { createS3Client, S3ArchiveStore } from '../src/maintenance-s3.ts'
 
@@ -89,26 +89,38 @@ async function partitionNames (db: Kysely<Database>): Promise<string[]> {
 }
 const pname = (ms: number): string => `p${new Date(ms).toISOString().slice(0, 10).replaceAll('-', '')}`
 
-function run (file: string, args: string[], env: Record<string, string>): { lines: (match: RegExp) => Promise<string>, exit: Promise<number | string | null>, output: () => string, kill: () => void } {
-  const child = spawn(process.execPath, [file, ...args], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  const waiters: Array<() => void> = []
-  const onData = (chunk: Buffer): void => { output += chunk.toString(); for (const w of waiters.splice(0)) w() }
-  child.stdout.on('data', onData); child.stderr.on('data', onData)
-  const exit = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)))
+interface Run { lines: (match: RegExp) => Promise<string>, exit: Promise<number | string | null>, output: () => string, kill: () => void }
+
+function watch (child: ChildProcess, output: () => string): Run {
+  const exit = new Promise<number | string | null>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode ?? child.signalCode)
+    else child.once('exit', (code, signal) => resolve(code ?? signal))
+  })
   return {
-    output: () => output,
+    output,
     exit,
     kill: () => { child.kill('SIGKILL') },
     lines: async (match) => {
       for (;;) {
-        const m = output.match(match)
+        const m = output().match(match)
         if (m !== null) return m[0]
-        if (child.exitCode !== null) throw new Error(`exited without ${match}: ${output}`)
-        await new Promise<void>((resolve) => { waiters.push(resolve); setTimeout(resolve, 200) })
+        if (child.exitCode !== null) throw new Error(`exited without ${match}: ${output()}`)
+        await new Promise((resolve) => setTimeout(resolve, 50))
       }
     }
   }
+}
+
+/** The real entry point, with only the given environment (and PATH). */
+const runMain = (env: Record<string, string>): Run => { const app = startApp(MAIN, env); return watch(app.child, app.output) }
+
+/** The pausing fixture; it takes its settings as arguments and reads no environment. */
+function runFixture (args: string[]): Run {
+  const child = spawn(process.execPath, [FIXTURE, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  return watch(child, () => output)
 }
 
 const rawDays = async (db: Kysely<Database>): Promise<number[]> => {
@@ -124,13 +136,13 @@ t.test('killed halfway, then run again: a second process meanwhile is locked out
   t.equal(before[0], pname(TODAY - 40 * DAY), 'the migration gave the old data daily partitions')
 
   // First run: drops the first expired unit, archives the second, then is killed before dropping it.
-  const first = run(FIXTURE, [url, dir, '2'], {})
+  const first = runFixture([url, dir, '2'])
   const paused = await first.lines(/PAUSED p\d+/)
   t.equal(paused, `PAUSED ${pname(TODAY - 39 * DAY)}`)
   t.same(await rawDays(db), [-39, -36, -35, -1], 'day -40 was dropped, -39 archived but not yet dropped')
 
   // A second process while the first holds the lock: it does nothing and says so.
-  const second = run(MAIN, [], { DATABASE_URL: url, ARCHIVE_DIR: dir, LOG_LEVEL: 'info' })
+  const second = runMain({ DATABASE_URL: url, ARCHIVE_DIR: dir, LOG_LEVEL: 'info' })
   t.equal(await second.exit, 0)
   t.match(second.output(), /another run holds the maintenance lock/)
   t.same(await rawDays(db), [-39, -36, -35, -1])
@@ -139,7 +151,7 @@ t.test('killed halfway, then run again: a second process meanwhile is locked out
   await first.exit
 
   // The real entry point after the crash: the lock went with the dead connection; the archived day is confirmed, not rewritten.
-  const third = run(MAIN, [], { DATABASE_URL: url, ARCHIVE_DIR: dir, LOG_LEVEL: 'info' })
+  const third = runMain({ DATABASE_URL: url, ARCHIVE_DIR: dir, LOG_LEVEL: 'info' })
   t.equal(await third.exit, 0, third.output())
   t.same(await rawDays(db), KEPT, 'only retained raw days remain')
   const done = third.output().split('\n').filter((l) => l.includes('"maintenance done"')).map((l) => JSON.parse(l))[0]
@@ -169,7 +181,7 @@ t.test('the entry point archives to S3 when ARCHIVE_BUCKET is set', async (t) =>
   const endpoint = `http://127.0.0.1:${server.port}`
   const client = createS3Client({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 't', secretAccessKey: 't' } })
   t.teardown(async () => { client.destroy(); await server.stop() })
-  const job = run(MAIN, [], { DATABASE_URL: url, ARCHIVE_BUCKET: 'lab-archive', ARCHIVE_PREFIX: 'prod/', AWS_REGION: 'us-east-1', S3_ENDPOINT: endpoint })
+  const job = runMain({ DATABASE_URL: url, ARCHIVE_BUCKET: 'lab-archive', ARCHIVE_PREFIX: 'prod/', AWS_REGION: 'us-east-1', S3_ENDPOINT: endpoint })
   t.equal(await job.exit, 0, job.output())
   t.same(await rawDays(db), KEPT)
   const listed = await client.send(new ListObjectsV2Command({ Bucket: 'lab-archive' }))
@@ -185,11 +197,11 @@ t.test('the entry point archives to S3 when ARCHIVE_BUCKET is set', async (t) =>
 
 t.test('without an archive the entry point keeps raw days and fails loudly, unless ARCHIVE_REQUIRED=false', async (t) => {
   const { db, url } = await agedDatabase(t)
-  const refused = run(MAIN, [], { DATABASE_URL: url })
+  const refused = runMain({ DATABASE_URL: url })
   t.equal(await refused.exit, 1)
   t.match(refused.output(), /raw days past retention were kept/)
   t.same(await rawDays(db), [...EXPIRED, ...KEPT])
-  const dropped = run(MAIN, [], { DATABASE_URL: url, ARCHIVE_REQUIRED: 'false' })
+  const dropped = runMain({ DATABASE_URL: url, ARCHIVE_REQUIRED: 'false' })
   t.equal(await dropped.exit, 0, dropped.output())
   t.same(await rawDays(db), KEPT)
 })

@@ -139,6 +139,8 @@ export function mysqlLifecycleBackend (conn: Kysely<Database>): LifecycleBackend
     async tryLock () {
       // DDL waits for transactions on the table; give up after 30 s rather than queue every insert behind us.
       await sql`SET SESSION lock_wait_timeout = 30`.execute(conn)
+      // A day streams out while its archive uploads part by part: let the server wait for a slow part.
+      await sql`SET SESSION net_write_timeout = 600`.execute(conn)
       const { rows } = await sql<{ got: number | null }>`SELECT GET_LOCK(${lockName}, 0) AS got`.execute(conn)
       return Number(rows[0]?.got) === 1
     },
