@@ -6,8 +6,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { sql, type Kysely } from 'kysely'
+import { Migrator } from 'kysely/migration'
 import t, { type Test } from 'tap'
 import { createTestDatabase } from '../../../test/support/mysql.ts'
+import { migrations } from '../src/migrations/index.ts'
 import {
   archiveKeys, finestRetainedResolution, LocalArchiveStore, readingSeries, runMaintenance, storeReadings, withMysqlLifecycle,
   type ArchiveStore, type Database, type MaintenanceOptions, type RetentionPolicy
@@ -231,4 +233,18 @@ t.test('after create-ahead, tomorrow\'s reading lands in its own day partition',
   await storeReadings(db, [{ labId: 1, recordedAtMs: far + DAY + 5, temperatureMilliC: 1, humidityMilliPct: 1 }])
   const { rows } = await sql<{ n: number }>`SELECT COUNT(*) AS n FROM readings PARTITION (${sql.raw(pname(far + DAY))})`.execute(db)
   t.equal(Number(rows[0]?.n), 1)
+})
+
+t.test('the migration goes down (REMOVE PARTITIONING) and up again without losing a row', async (t) => {
+  const { db } = await setup(t)
+  const names = Object.keys(migrations).sort()
+  const before = names[names.indexOf('2026_11_25_0003_partition_readings') - 1] as string
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } })
+  t.notOk((await migrator.migrateTo(before)).error)
+  t.same(await partitionNames(db, 'readings'), [null])
+  t.same(await rawRows(db), tuples(INPUT))
+  t.notOk((await migrator.migrateToLatest()).error)
+  // Up again on stored data: days from the oldest stored day (BASE−1) through today + 7.
+  t.same(await partitionNames(db, 'readings'), [...Array.from({ length: 9 }, (_, i) => pname(BASE + (i - 1) * DAY)), 'pmax'])
+  t.same(await rawRows(db), tuples(INPUT))
 })
