@@ -1,0 +1,60 @@
+// Offline checks CI runs: synth of both stages with cdk-nag AwsSolutions (an unacknowledged finding makes
+// app.synth() throw), every acknowledgement carries a reason, and cfn-lint on the synthesized templates.
+import { execFile } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { App } from 'aws-cdk-lib'
+import * as s3 from 'aws-cdk-lib/aws-s3'
+import t from 'tap'
+import { buildLabclimate } from '../lib/app.ts'
+import { synth } from './helper.ts'
+
+const run = promisify(execFile)
+
+for (const stage of ['dev', 'prod'] as const) {
+  t.test(`${stage}: synth with cdk-nag AwsSolutions has no unacknowledged finding`, async (t) => {
+    let outdir = ''
+    t.doesNotThrow(() => { outdir = synth(stage, stage === 'prod' ? { certificateArn: 'arn:aws:acm:eu-central-1:111111111111:certificate/abc' } : {}).outdir }, 'synth (throws on a finding)')
+    const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as { pluginReports?: Array<{ pluginName: string, conclusion: string, violations: unknown[] }> }
+    // cdk-nag lists itself in the report only when it has violations; acknowledged ones are not listed.
+    t.same((report.pluginReports ?? []).filter((r) => r.conclusion !== 'success' || r.violations.length > 0).map((r) => r.pluginName), [], 'no validation plugin reports a violation')
+    const templates = readdirSync(outdir).filter((f) => f.endsWith('.template.json'))
+    t.equal(templates.length, 2, 'two stacks')
+
+    const lint = await run('cfn-lint', ['--format', 'parseable', ...templates.map((f) => join(outdir, f))], { timeout: 120_000 }).then(
+      (r) => ({ code: 0, out: r.stdout + r.stderr }),
+      (e: { code?: number | string, stdout?: string, stderr?: string }) => ({ code: e.code, out: `${e.stdout ?? ''}${e.stderr ?? ''}` })
+    )
+    if (lint.code === 'ENOENT') {
+      t.test('cfn-lint on the templates', { skip: 'cfn-lint is not installed (pip install cfn-lint)' }, async () => {})
+      return
+    }
+    // Errors (E) fail; warnings (W) and informational (I) are printed.
+    const errors = lint.out.split('\n').filter((l) => /:E\d{4}:/.test(l))
+    t.same(errors, [], 'cfn-lint: no errors')
+    if (lint.out.trim() !== '') t.comment(lint.out.trim())
+  })
+}
+
+t.test('control: buildLabclimate wires cdk-nag, so a new unacknowledged finding fails synth', async (t) => {
+  const outdir = mkdtempSync(join(tmpdir(), 'labclimate-cdk-control-'))
+  const app = new App({ outdir })
+  const { stateful } = buildLabclimate(app, { stage: 'dev', account: '111111111111', region: 'eu-central-1', availabilityZones: ['eu-central-1a', 'eu-central-1b'] })
+  new s3.Bucket(stateful, 'NotLoggedNotTls') // AwsSolutions-S1 and -S10
+  t.throws(() => app.synth(), /Validation failed/)
+  const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as { pluginReports: Array<{ pluginName: string, violations: Array<{ ruleName: string }> }> }
+  const nag = report.pluginReports.find((r) => r.pluginName === 'AwsSolutions')
+  t.same(nag?.violations.map((v) => v.ruleName).sort(), ['AwsSolutions-S1', 'AwsSolutions-S10'])
+})
+
+t.test('every acknowledgement in infra/lib gives a reason', async (t) => {
+  const dir = new URL('../lib/', import.meta.url)
+  for (const file of readdirSync(dir)) {
+    const text = readFileSync(new URL(file, dir), 'utf8')
+    for (const match of text.matchAll(/acknowledge\(\{([^}]*)\}\)/g)) {
+      t.match(match[1], /reason: ['`][^'`]{20,}/, `${file}: ${match[1]?.slice(0, 60) ?? ''}`)
+    }
+  }
+})

@@ -1,0 +1,117 @@
+import { Match } from 'aws-cdk-lib/assertions'
+import t from 'tap'
+import { STAGES } from '../lib/config.ts'
+import { synth } from './helper.ts'
+
+const prod = synth('prod', { certificateArn: 'arn:aws:acm:eu-central-1:111111111111:certificate/abc', alarmEmail: 'ops@example.org' })
+const tpl = prod.serviceTemplate
+const c = STAGES.prod
+
+type Props = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+const all = (type: string): Array<[string, Props]> => Object.entries(tpl.findResources(type)).map(([id, r]) => [id, (r.Properties ?? {}) as Props])
+const container = (name: string): Props => all('AWS::ECS::TaskDefinition').map(([, p]) => (p.ContainerDefinitions as Props[])[0] as Props).find((d) => d.Name === name) as Props
+
+t.test('ECS Fargate cluster with Container Insights; API and worker services in private subnets', async (t) => {
+  tpl.resourceCountIs('AWS::ECS::Cluster', 1)
+  tpl.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] })
+  tpl.resourceCountIs('AWS::ECS::Service', 2)
+  for (const [, p] of all('AWS::ECS::Service')) {
+    t.equal(p.LaunchType, 'FARGATE')
+    t.equal(p.NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp, 'DISABLED')
+    t.same(p.DeploymentConfiguration.DeploymentCircuitBreaker, { Enable: true, Rollback: true })
+  }
+  tpl.hasResourceProperties('AWS::ECS::TaskDefinition', { Cpu: String(c.api.cpu), Memory: String(c.api.memoryMiB), ContainerDefinitions: [Match.objectLike({ Name: 'api' })] })
+  tpl.hasResourceProperties('AWS::ECS::TaskDefinition', { Cpu: String(c.worker.cpu), Memory: String(c.worker.memoryMiB), ContainerDefinitions: [Match.objectLike({ Name: 'worker' })] })
+})
+
+t.test('the database password reaches the containers only as an ECS secret', async (t) => {
+  for (const name of ['api', 'worker', 'migrate', 'maintenance']) {
+    const d = container(name)
+    t.ok(d, `${name} container`)
+    const env = (d.Environment as Array<{ Name: string }>).map((e) => e.Name)
+    t.notOk(env.includes('DATABASE_URL'), `${name}: no DATABASE_URL in plain env`)
+    t.notOk(env.includes('DB_PASSWORD'), `${name}: no DB_PASSWORD in plain env`)
+    for (const n of ['DB_HOST', 'DB_PORT', 'DB_NAME', 'AWS_REGION']) t.ok(env.includes(n), `${name}: ${n}`)
+    const secrets = (d.Secrets as Array<{ Name: string, ValueFrom: unknown }>)
+    t.same(secrets.map((s) => s.Name).sort(), ['DB_PASSWORD', 'DB_USER'])
+    t.match(JSON.stringify(secrets.find((s) => s.Name === 'DB_PASSWORD')?.ValueFrom), /:password::/)
+    t.equal(d.ReadonlyRootFilesystem, true)
+  }
+  t.equal(container('api').StopTimeout, 30)
+  t.equal(container('worker').StopTimeout, 30)
+})
+
+t.test('API behind an HTTPS ALB: readiness health check, deregistration shorter than the stop timeout', async (t) => {
+  tpl.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 1)
+  tpl.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internet-facing' })
+  tpl.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 443, Protocol: 'HTTPS' })
+  tpl.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 80, DefaultActions: [Match.objectLike({ Type: 'redirect' })] })
+  const [[, tg]] = all('AWS::ElasticLoadBalancingV2::TargetGroup') as [[string, Props]]
+  t.equal(tg.HealthCheckPath, '/health/ready')
+  t.equal(tg.Port, 3000)
+  const delay = Number((tg.TargetGroupAttributes as Array<{ Key: string, Value: string }>).find((a) => a.Key === 'deregistration_delay.timeout_seconds')?.Value)
+  t.ok(delay > 0 && delay < 30, `deregistration delay ${delay}s < 30 s stop timeout`)
+})
+
+t.test('API scales on CPU and on requests per target', async (t) => {
+  const scalable = all('AWS::ApplicationAutoScaling::ScalableTarget').map(([, p]) => p)
+  t.equal(scalable.length, 2)
+  t.ok(scalable.some((p) => p.MinCapacity === c.api.minTasks && p.MaxCapacity === c.api.maxTasks), 'API 2..20')
+  t.ok(scalable.some((p) => p.MinCapacity === c.worker.minTasks && p.MaxCapacity === c.worker.maxTasks), 'worker 1..30')
+  tpl.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', { TargetTrackingScalingPolicyConfiguration: Match.objectLike({ PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' }, TargetValue: c.api.cpuTargetPercent }) })
+  tpl.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', { TargetTrackingScalingPolicyConfiguration: Match.objectLike({ PredefinedMetricSpecification: Match.objectLike({ PredefinedMetricType: 'ALBRequestCountPerTarget' }), TargetValue: c.api.requestsPerTargetPerMinute }) })
+})
+
+t.test('worker scales on backlog per task through metric math', async (t) => {
+  const policy = all('AWS::ApplicationAutoScaling::ScalingPolicy').map(([, p]) => p).find((p) => p.TargetTrackingScalingPolicyConfiguration?.CustomizedMetricSpecification !== undefined) as Props
+  t.ok(policy, 'a customized-metric target tracking policy')
+  const cfg = policy.TargetTrackingScalingPolicyConfiguration
+  t.equal(cfg.TargetValue, c.worker.backlogPerTaskTarget)
+  const metrics = cfg.CustomizedMetricSpecification.Metrics as Props[]
+  const visible = metrics.find((m) => m.Id === 'visible') as Props
+  const tasks = metrics.find((m) => m.Id === 'tasks') as Props
+  const expr = metrics.find((m) => m.Expression !== undefined) as Props
+  t.equal(visible.MetricStat.Metric.MetricName, 'ApproximateNumberOfMessagesVisible')
+  t.equal(visible.MetricStat.Metric.Namespace, 'AWS/SQS')
+  t.equal(tasks.MetricStat.Metric.MetricName, 'RunningTaskCount')
+  t.equal(tasks.MetricStat.Metric.Namespace, 'ECS/ContainerInsights')
+  t.equal(visible.ReturnData, false)
+  t.equal(tasks.ReturnData, false)
+  t.equal(expr.ReturnData, true)
+  t.match(expr.Expression, /^visible \/ .*tasks/)
+  t.match(JSON.stringify(policy.ScalingTargetId), /WorkerScalableTarget/)
+})
+
+t.test('least-privilege task roles from grant*()', async (t) => {
+  const policies = all('AWS::IAM::Policy').map(([id, p]) => [id, JSON.stringify(p.PolicyDocument)] as const)
+  const of = (prefix: string): string => policies.filter(([id]) => id.startsWith(prefix)).map(([, d]) => d).join('\n')
+  const api = of('ApiTaskTaskRole')
+  const worker = of('WorkerTaskTaskRole')
+  const maintenance = of('MaintenanceTaskTaskRole')
+  t.match(api, /sqs:SendMessage/)
+  t.notMatch(api, /sqs:ReceiveMessage|sqs:DeleteMessage|s3:/)
+  t.match(worker, /sqs:ReceiveMessage/)
+  t.match(worker, /sqs:DeleteMessage/)
+  t.notMatch(worker, /sqs:SendMessage|s3:/)
+  t.match(maintenance, /s3:PutObject/)
+  t.match(maintenance, /s3:GetObject/)
+  t.notMatch(maintenance, /s3:DeleteObject|sqs:/)
+  t.match(maintenance, /labclimate-prod-archive-111111111111-eu-central-1/)
+  t.notMatch(api + worker + maintenance, /"Action":"\*"|"Resource":"\*"/, 'no wildcard action or resource on task roles')
+})
+
+t.test('hourly maintenance job: scheduled Fargate task with the worker image and the archive env', async (t) => {
+  tpl.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(7 * * * ? *)', Targets: [Match.objectLike({ EcsParameters: Match.objectLike({ LaunchType: 'FARGATE' }) })] })
+  const d = container('maintenance')
+  t.same(d.Command, ['node', 'dist/maintenance-main.js'])
+  const env = Object.fromEntries((d.Environment as Array<{ Name: string, Value: unknown }>).map((e) => [e.Name, e.Value]))
+  t.equal(env.ARCHIVE_BUCKET, 'labclimate-prod-archive-111111111111-eu-central-1')
+  for (const n of ['RETENTION_RAW_DAYS', 'RETENTION_MINUTE_DAYS', 'RETENTION_HOUR_DAYS']) t.ok(env[n], n)
+  t.equal(JSON.stringify(d.Image), JSON.stringify(container('worker').Image), 'same image as the worker')
+})
+
+t.test('log groups have retention', async (t) => {
+  const groups = all('AWS::Logs::LogGroup')
+  t.equal(groups.length, 3)
+  for (const [, p] of groups) t.equal(p.RetentionInDays, c.logRetentionDays)
+})
