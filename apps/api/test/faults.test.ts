@@ -62,6 +62,9 @@ t.test('readiness is red while the database is unreachable and green when it is 
   })
   t.match(red.json(), { status: 503, detail: /database/ })
   t.equal(await upload(), 202, 'a known device of a known lab can still upload: ingest does not need the database')
+  const lookup = await server.inject({ method: 'GET', url: '/labs/1', headers: admin })
+  t.equal(lookup.statusCode, 503, 'a read that needs the database is told to retry, not a 500')
+  t.equal(lookup.headers['retry-after'], '5')
 
   proxy.restore()
   await waitFor('readiness green again', async () => (await server.inject('/health/ready')).statusCode === 200)

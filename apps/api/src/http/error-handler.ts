@@ -1,9 +1,10 @@
 import { STATUS_CODES } from 'node:http'
 import { EnqueueError } from '@labclimate/queue'
+import { isConnectionError } from '@labclimate/store'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { HttpProblem, problem, PROBLEM_CONTENT_TYPE, type ProblemDetails } from './problem.ts'
 
-/** Seconds a client should wait before retrying after the queue refused readings. */
+/** Seconds a client should wait before retrying after the queue or the database was unavailable. */
 const QUEUE_RETRY_AFTER_SECONDS = 5
 
 function send (reply: FastifyReply, request: FastifyRequest, body: ProblemDetails): FastifyReply {
@@ -43,6 +44,11 @@ export function installProblemHandlers (app: FastifyInstance): void {
       request.log.error({ err: error }, 'readings could not be queued')
       reply.header('retry-after', String(QUEUE_RETRY_AFTER_SECONDS))
       return send(reply, request, problem(503, 'Service Unavailable', `The readings were not accepted because the queue is unavailable; nothing was stored. Retry in ${QUEUE_RETRY_AFTER_SECONDS} s.`))
+    }
+    if (isConnectionError(error)) {
+      request.log.error({ err: error }, 'database unreachable')
+      reply.header('retry-after', String(QUEUE_RETRY_AFTER_SECONDS))
+      return send(reply, request, problem(503, 'Service Unavailable', `The database is unavailable; nothing was changed. Retry in ${QUEUE_RETRY_AFTER_SECONDS} s.`))
     }
     const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
     if (status < 500) return send(reply, request, problem(status, STATUS_CODES[status] ?? 'Error', error.message))
