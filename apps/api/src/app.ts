@@ -1,4 +1,5 @@
 import { createServer } from 'node:http'
+import { noMetrics, type Metrics } from '@labclimate/metrics'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import type { ApiConfig } from './config.ts'
 import helmet from '@fastify/helmet'
@@ -22,10 +23,15 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The clock every route reads; tests may pin it. */
     now: () => number
+    metrics: Metrics
   }
 }
 
-export type AppOptions = Pick<ApiConfig, 'databaseUrl' | 'dbPoolSize' | 'sqs' | 'ingestLingerMs' | 'authCacheSeconds' | 'rateLimitPerMinute'> & Partial<Pick<ApiConfig, 'retention'>> & { now?: () => number }
+export type AppOptions = Pick<ApiConfig, 'databaseUrl' | 'dbPoolSize' | 'sqs' | 'ingestLingerMs' | 'authCacheSeconds' | 'rateLimitPerMinute'> & Partial<Pick<ApiConfig, 'retention'>> & {
+  now?: () => number
+  /** Business metrics (CloudWatch EMF in production); none by default. */
+  metrics?: Metrics
+}
 
 /**
  * Server options the app relies on; server.ts and tests both build Fastify with these.
@@ -63,6 +69,7 @@ export function serverOptions ({ requestTimeoutMs }: Pick<ApiConfig, 'requestTim
 /** The whole API as a plugin; it never listens (server.ts does). */
 export default async function app (fastify: FastifyInstance, options: AppOptions): Promise<void> {
   fastify.decorate('now', options.now ?? Date.now)
+  fastify.decorate('metrics', options.metrics ?? noMetrics)
   installProblemHandlers(fastify)
   installJsonBodyParser(fastify)
   await fastify.register(databasePlugin, { url: options.databaseUrl, poolSize: options.dbPoolSize })

@@ -17,6 +17,8 @@ export interface ApiConfig {
   requestTimeoutMs: number
   /** What the maintenance job keeps (same variables, same defaults): series fall back to rollups past it. */
   retention: { rawDays: number, minuteDays: number }
+  /** Write business metrics to stdout as CloudWatch Embedded Metric Format. */
+  metricsEmf: boolean
 }
 
 /** Parses and validates the API's environment; throws ConfigError naming every problem. */
@@ -36,7 +38,8 @@ export function loadApiConfig (env: Env): ApiConfig {
     retention: {
       rawDays: read.int('RETENTION_RAW_DAYS', { default: 35, min: 22, max: 3650 }),
       minuteDays: read.int('RETENTION_MINUTE_DAYS', { default: 400, min: 22, max: 36500 })
-    }
+    },
+    metricsEmf: read.bool('METRICS_EMF', { default: true })
   }
   read.done()
   return config

@@ -2,6 +2,7 @@
 import closeWithGrace from 'close-with-grace'
 import Fastify from 'fastify'
 import { ConfigError } from '@labclimate/config'
+import { createEmfMetrics, noMetrics } from '@labclimate/metrics'
 import app, { serverOptions } from './app.ts'
 import { loadApiConfig, type ApiConfig } from './config.ts'
 
@@ -22,7 +23,9 @@ const server = Fastify({
   forceCloseConnections: 'idle'
 })
 
-await server.register(app, config)
+const metrics = config.metricsEmf ? createEmfMetrics({ service: 'api', write: (line) => process.stdout.write(`${line}\n`) }) : noMetrics
+server.addHook('onClose', async () => { metrics.close() })
+await server.register(app, { ...config, metrics })
 
 closeWithGrace({ delay: 25_000 }, async ({ signal, err }) => {
   if (err !== undefined) server.log.error({ err }, 'closing after an error')

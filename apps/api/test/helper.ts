@@ -1,3 +1,4 @@
+import type { Metrics } from '@labclimate/metrics'
 import { createApiKey } from '@labclimate/store'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { createTestDatabase, type TestDatabase } from '../../../test/support/mysql.ts'
@@ -24,6 +25,7 @@ export interface TestAppOptions {
   authCacheSeconds?: number
   /** Node's requestTimeout for a test that listens on a real port */
   requestTimeoutMs?: number
+  metrics?: Metrics
 }
 
 const bearer = (key: string): { authorization: string } => ({ authorization: `Bearer ${key}` })
@@ -47,7 +49,8 @@ export async function buildTestApp (t: TestContext, options: TestAppOptions = {}
     ingestLingerMs: 2,
     authCacheSeconds: options.authCacheSeconds ?? 30,
     rateLimitPerMinute: options.rateLimitPerMinute ?? 100_000,
-    ...(options.now === undefined ? {} : { now: options.now })
+    ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.metrics === undefined ? {} : { metrics: options.metrics })
   })
   await server.ready()
   const nowMs = Date.now()

@@ -1,5 +1,6 @@
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs'
 import { decodeMessage, type Reading } from '@labclimate/contract'
+import { createEmfMetrics } from '@labclimate/metrics'
 import t, { type Test } from 'tap'
 import { buildTestApp, type TestApp } from './helper.ts'
 
@@ -133,4 +134,25 @@ t.test('when the queue refuses, the client gets 503 with Retry-After and never 2
   t.equal(res.headers['retry-after'], '5')
   t.match(res.json(), { status: 503, detail: /nothing was stored/ })
   t.notMatch(res.body, /ECONNREFUSED|at .*\.ts/, 'no internals leak')
+})
+
+t.test('business metrics: accepted, rejected and out-of-range readings are counted as EMF', async (t) => {
+  const lines: string[] = []
+  const metrics = createEmfMetrics({ service: 'api', write: (line) => lines.push(line), flushMs: 3_600_000 })
+  const ctx = await buildTestApp(t, { now: () => NOW, metrics })
+  await ctx.app.inject({ method: 'POST', url: '/labs', headers: ctx.admin, payload: { id: 1, name: 'Lab 1', address: 'A' } })
+  const res = await ctx.app.inject({
+    method: 'POST',
+    url: '/labs/upload',
+    headers: await ctx.device(1),
+    payload: [
+      { lab_id: 1, timestamp: NOW, temperature: 20, humidity: 40 },
+      { lab_id: 1, timestamp: NOW - 1000, temperature: '200°F', humidity: 40 },
+      { lab_id: 1, timestamp: NOW - 2000, temperature: 20, humidity: 101 },
+      { lab_id: 1, timestamp: NOW - 3000, temperature: 'warm', humidity: 40 }
+    ]
+  })
+  t.equal(res.statusCode, 202)
+  metrics.flush()
+  t.match(JSON.parse(lines[0] ?? '{}'), { Service: 'api', ReadingsAccepted: 1, ReadingsRejected: 3, ReadingsOutOfRange: 2 })
 })

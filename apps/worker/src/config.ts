@@ -12,6 +12,8 @@ export interface WorkerConfig {
   visibilityTimeoutSeconds: number
   waitTimeSeconds: number
   migrateOnStart: boolean
+  /** Write business metrics to stdout as CloudWatch Embedded Metric Format. */
+  metricsEmf: boolean
 }
 
 /** Parses and validates the worker's environment; throws ConfigError naming every problem. */
@@ -28,7 +30,8 @@ export function loadWorkerConfig (env: Env): WorkerConfig {
     visibilityTimeoutSeconds: read.int('SQS_VISIBILITY_TIMEOUT_SECONDS', { default: 60, min: 5, max: 43_200 }),
     // Long polls end within this; a stop waits for the poll in hand, so keep it well under ECS's 30 s.
     waitTimeSeconds: read.int('SQS_WAIT_TIME_SECONDS', { default: 10, min: 0, max: 20 }),
-    migrateOnStart: read.bool('MIGRATE_ON_START', { default: true })
+    migrateOnStart: read.bool('MIGRATE_ON_START', { default: true }),
+    metricsEmf: read.bool('METRICS_EMF', { default: true })
   }
   read.done()
   return config

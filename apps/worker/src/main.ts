@@ -1,5 +1,6 @@
 // Production entry point: configuration from the environment; SIGTERM finishes the batch in hand, then exits.
 import { ConfigError } from '@labclimate/config'
+import { createEmfMetrics, noMetrics } from '@labclimate/metrics'
 import { pino } from 'pino'
 import { loadWorkerConfig, type WorkerConfig } from './config.ts'
 import { createWorker } from './worker.ts'
@@ -14,13 +15,14 @@ try {
 }
 
 const log = pino({ level: config.logLevel, base: { service: 'worker' } })
-const worker = createWorker(config, log)
+const metrics = config.metricsEmf ? createEmfMetrics({ service: 'worker', write: (line) => process.stdout.write(`${line}\n`) }) : noMetrics
+const worker = createWorker(config, log, { metrics })
 
 let stopping: Promise<void> | undefined
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
     log.info({ signal }, 'stopping: finishing the batch in hand')
-    stopping ??= worker.stop().then(() => process.exit(0), (err: unknown) => {
+    stopping ??= worker.stop().then(() => { metrics.close(); process.exit(0) }, (err: unknown) => {
       log.error({ err }, 'error while stopping')
       process.exit(1)
     })

@@ -1,6 +1,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs'
 import { createReadingsConsumer, createSqsClient, stopConsumer } from '@labclimate/queue'
-import { connectDatabase, isConnectionError, migrateToLatest, type Database } from '@labclimate/store'
+import { noMetrics, type Metrics } from '@labclimate/metrics'
+import { connectDatabase, countLabsReporting, isConnectionError, migrateToLatest, type Database } from '@labclimate/store'
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import type { Consumer } from 'sqs-consumer'
@@ -15,12 +16,16 @@ export interface Worker {
 }
 
 const MAX_BACKOFF_MS = 15_000
+/** How often the worker reports how many labs sent readings in the past 24 h (the nightly-upload alarm reads it). */
+const FLEET_REPORT_MS = 5 * 60_000
 
-export function createWorker (config: WorkerConfig, log: Logger, options: { now?: () => number } = {}): Worker {
+export function createWorker (config: WorkerConfig, log: Logger, options: { now?: () => number, metrics?: Metrics } = {}): Worker {
   const now = options.now ?? Date.now
+  const metrics = options.metrics ?? noMetrics
   const db = connectDatabase({ url: config.databaseUrl, poolSize: config.dbPoolSize })
   const client: SQSClient = createSqsClient(config.sqs)
   let stopping = false
+  let fleetTimer: NodeJS.Timeout | undefined
   const sleeps = new Set<() => void>()
   const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => {
     const wake = (): void => { clearTimeout(timer); sleeps.delete(wake); resolve() }
@@ -41,8 +46,14 @@ export function createWorker (config: WorkerConfig, log: Logger, options: { now?
         const started = now()
         try {
           const result = await storeBatch(db, batch, log)
-          const lagMs = Math.max(0, ...result.committed.map((d) => started - d.message.sentAtMs))
-          log.info({ messages: batch.length, committed: result.committed.length, readings: result.readings, inserted: result.inserted, durationMs: now() - started, queueLagMs: lagMs }, 'batch stored')
+          const committedAt = now()
+          // From the API's send (the 202 follows it by milliseconds) to the commit that makes readings visible.
+          const lags = result.committed.map((d) => Math.max(0, committedAt - d.message.sentAtMs))
+          for (const lag of lags) metrics.observe('EndToEndLagMs', lag)
+          metrics.count('ReadingsStored', result.inserted)
+          metrics.observe('BatchDurationMs', committedAt - started)
+          if (result.committed.length < batch.length) metrics.count('WorkerErrors', batch.length - result.committed.length)
+          log.info({ messages: batch.length, committed: result.committed.length, readings: result.readings, inserted: result.inserted, durationMs: committedAt - started, maxLagMs: Math.max(0, ...lags) }, 'batch stored')
           return { committed: result.committed }
         } catch (error) {
           if (!isConnectionError(error) || stopping) throw error
@@ -52,8 +63,14 @@ export function createWorker (config: WorkerConfig, log: Logger, options: { now?
         }
       }
     },
-    onPoison: (message, error) => log.error({ messageId: message.MessageId, receiveCount: message.Attributes?.ApproximateReceiveCount, err: error }, 'poison message left for the DLQ'),
-    onError: (error, context) => log.error({ err: error, context }, 'consumer error')
+    onPoison: (message, error) => {
+      metrics.count('WorkerErrors')
+      log.error({ messageId: message.MessageId, receiveCount: message.Attributes?.ApproximateReceiveCount, err: error }, 'poison message left for the DLQ')
+    },
+    onError: (error, context) => {
+      metrics.count('WorkerErrors')
+      log.error({ err: error, context }, 'consumer error')
+    }
   }))
 
   return {
@@ -64,10 +81,17 @@ export function createWorker (config: WorkerConfig, log: Logger, options: { now?
         if (applied.length > 0) log.info({ applied }, 'migrations applied')
       }
       for (const consumer of consumers) consumer.start()
+      fleetTimer = setInterval(() => {
+        countLabsReporting(db, now() - 24 * 3_600_000)
+          .then((labs) => metrics.gauge('LabsReporting24h', labs))
+          .catch((err: unknown) => log.warn({ err }, 'could not count reporting labs'))
+      }, FLEET_REPORT_MS)
+      fleetTimer.unref()
       log.info({ consumers: consumers.length, queueUrl: config.sqs.queueUrl }, 'worker started')
     },
     async stop () {
       stopping = true
+      clearInterval(fleetTimer)
       for (const wake of sleeps) wake()
       await Promise.all(consumers.map(stopConsumer))
       await db.destroy()

@@ -28,7 +28,8 @@ t.test('while the database is unreachable the worker holds its batch, then store
     batchSize: 10,
     visibilityTimeoutSeconds: 3,
     waitTimeSeconds: 1,
-    migrateOnStart: false
+    migrateOnStart: false,
+    metricsEmf: false
   }, log)
   await worker.start()
   t.teardown(worker.stop)

@@ -1,6 +1,7 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs'
 import { encodeMessage, type Reading } from '@labclimate/contract'
 import { ReadingsProducer } from '@labclimate/queue'
+import { createEmfMetrics, noMetrics, type Metrics } from '@labclimate/metrics'
 import { pino } from 'pino'
 import t, { type Test } from 'tap'
 import { createTestDatabase } from '../../../test/support/mysql.ts'
@@ -14,7 +15,7 @@ const day = (labId: number): Reading[] => Array.from({ length: 2880 }, (_, i) =>
   labId, recordedAtMs: T0 + i * 30_000, temperatureMilliC: 19000 + ((i * 37 + labId) % 5000), humidityMilliPct: 35000 + ((i * 53) % 20000)
 }))
 
-async function startWorker (t: Test, queue: TestQueue, databaseUrl: string): Promise<Worker> {
+async function startWorker (t: Test, queue: TestQueue, databaseUrl: string, metrics: Metrics = noMetrics): Promise<Worker> {
   const config: WorkerConfig = {
     logLevel: 'silent',
     databaseUrl,
@@ -24,9 +25,10 @@ async function startWorker (t: Test, queue: TestQueue, databaseUrl: string): Pro
     batchSize: 10,
     visibilityTimeoutSeconds: 2,
     waitTimeSeconds: 1,
-    migrateOnStart: true
+    migrateOnStart: true,
+    metricsEmf: false
   }
-  const worker = createWorker(config, pino({ level: 'silent' }))
+  const worker = createWorker(config, pino({ level: 'silent' }), { metrics })
   await worker.start()
   t.teardown(async () => { await worker.stop() })
   return worker
@@ -40,13 +42,21 @@ async function countRows (worker: Worker, table: 'readings' | 'reading_rollups_h
 t.test('readings put on SQS by the producer end up stored once, and the queue is emptied', async (t) => {
   const queue = await startTestQueue(t)
   const { url } = await createTestDatabase(t, { migrate: false })
-  const worker = await startWorker(t, queue, url)
+  const emf: string[] = []
+  const metrics = createEmfMetrics({ service: 'worker', write: (line) => emf.push(line), flushMs: 3_600_000 })
+  const worker = await startWorker(t, queue, url, metrics)
   const producer = new ReadingsProducer({ client: queue.client, queueUrl: queue.queueUrl, maxMessageBytes: 50_000 })
   await Promise.all([1, 2, 3, 4].map(async (lab) => await producer.enqueue(day(lab))))
   await waitFor('all readings stored', async () => (await countRows(worker, 'readings')) === 4 * 2880)
   await waitFor('queue drained', () => queueDepth(queue) === 0)
   const sums = await worker.db.selectFrom('reading_rollups_hour').select((eb) => ['lab_id', eb.fn.sum<number>('reading_count').as('n'), eb.fn.sum<number>('temperature_sum').as('t')]).groupBy('lab_id').orderBy('lab_id').execute()
   t.same(sums.map((s) => [s.lab_id, Number(s.n), Number(s.t)]), [1, 2, 3, 4].map((lab) => [lab, 2880, day(lab).reduce((s, r) => s + r.temperatureMilliC, 0)]))
+
+  metrics.flush()
+  const line = JSON.parse(emf[0] ?? '{}')
+  t.equal(line.ReadingsStored, 4 * 2880, 'the ReadingsStored metric counts what was stored')
+  t.ok(Array.isArray(line.EndToEndLagMs) && line.EndToEndLagMs.every((v: number) => v >= 0), 'end-to-end lag is observed per message')
+  t.match(line._aws.CloudWatchMetrics[0], { Namespace: 'Labclimate', Dimensions: [['Service']] })
 
   // The same messages delivered again (an SQS at-least-once redelivery) change nothing.
   await producer.enqueue(day(2))

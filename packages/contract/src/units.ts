@@ -1,5 +1,12 @@
 import { HUMIDITY_MAX_PCT, HUMIDITY_MIN_PCT, MILLI, TEMPERATURE_MAX_C, TEMPERATURE_MIN_C } from './limits.ts'
 
+const OUTSIDE = 'outside the allowed range'
+
+/** True for the reason given to a reading whose value was readable but outside the allowed range (a sensor fault). */
+export function isOutOfRangeReason (reason: string): boolean {
+  return reason.includes(OUTSIDE)
+}
+
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string }
 
 const NUMBER = String.raw`[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?`
@@ -52,7 +59,7 @@ export function parseTemperature (input: unknown): Parsed<number> {
   }
   if (!Number.isFinite(celsius)) return { ok: false, reason: `temperature ${describe(input)} is not a finite number` }
   if (celsius < TEMPERATURE_MIN_C || celsius > TEMPERATURE_MAX_C) {
-    return { ok: false, reason: `temperature ${describe(input)} is ${round2(celsius)} °C, outside the lab range ${TEMPERATURE_MIN_C} to ${TEMPERATURE_MAX_C} °C` }
+    return { ok: false, reason: `temperature ${describe(input)} is ${round2(celsius)} °C, ${OUTSIDE} ${TEMPERATURE_MIN_C} to ${TEMPERATURE_MAX_C} °C` }
   }
   return { ok: true, value: toMilli(celsius) }
 }
@@ -71,7 +78,7 @@ export function parseHumidity (input: unknown): Parsed<number> {
   }
   if (!Number.isFinite(pct)) return { ok: false, reason: `humidity ${describe(input)} is not a finite number` }
   if (pct < HUMIDITY_MIN_PCT || pct > HUMIDITY_MAX_PCT) {
-    return { ok: false, reason: `humidity ${describe(input)} is outside ${HUMIDITY_MIN_PCT} to ${HUMIDITY_MAX_PCT} %RH` }
+    return { ok: false, reason: `humidity ${describe(input)} is ${OUTSIDE} ${HUMIDITY_MIN_PCT} to ${HUMIDITY_MAX_PCT} %RH` }
   }
   return { ok: true, value: toMilli(pct) }
 }

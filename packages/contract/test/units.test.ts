@@ -1,5 +1,5 @@
 import t from 'tap'
-import { parseHumidity, parseTemperature } from '../src/index.ts'
+import { isOutOfRangeReason, parseHumidity, parseTemperature } from '../src/index.ts'
 
 t.test('temperatures in every accepted form become m°C', async (t) => {
   const cases: Array<[unknown, number]> = [
@@ -16,12 +16,15 @@ t.test('temperatures that are not numbers or outside a lab\'s range are refused 
     ['abc', /not a number with an optional unit/], ['21.5°', /degree sign but no unit/], ['21.5 X', /not a number/],
     ['NaN', /not a number/], ['Infinity', /not a number/], ['1e400', /not a finite/], [null, /must be a number/],
     [true, /must be a number/], [{}, /an object/], [[21], /an array/], ['', /not a number/],
-    [81, /outside the lab range/], ['-61 C', /outside the lab range/], ['200 °F', /93\.33 °C, outside/], ['0K', /outside/]
+    [81, /outside the allowed range/], ['-61 C', /outside the allowed range/], ['200 °F', /93\.33 °C, outside/], ['0K', /outside/]
   ]
   for (const [input, reason] of cases) {
     const result = parseTemperature(input)
     t.equal(result.ok, false, JSON.stringify(input))
-    if (!result.ok) t.match(result.reason, reason)
+    if (!result.ok) {
+      t.match(result.reason, reason)
+      t.equal(isOutOfRangeReason(result.reason), /outside/.test(String(reason)), `${JSON.stringify(input)}: out of range or unreadable`)
+    }
   }
 })
 

@@ -1,4 +1,4 @@
-import { IngestAccepted, LabReadingItem, MAX_READINGS_PER_REQUEST, UploadItem, UPLOAD_BODY_LIMIT_BYTES } from '@labclimate/contract'
+import { IngestAccepted, isOutOfRangeReason, LabReadingItem, MAX_READINGS_PER_REQUEST, UploadItem, UPLOAD_BODY_LIMIT_BYTES } from '@labclimate/contract'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
@@ -14,6 +14,10 @@ function deviceLab (request: FastifyRequest): number {
 }
 
 function answer (reply: FastifyReply, outcome: IngestOutcome): IngestAccepted {
+  const { metrics } = reply.server
+  metrics.count('ReadingsAccepted', outcome.accepted)
+  metrics.count('ReadingsRejected', outcome.rejected.length)
+  metrics.count('ReadingsOutOfRange', outcome.rejected.filter((r) => isOutOfRangeReason(r.reason)).length)
   if (outcome.accepted === 0 && outcome.rejected.length > 0) {
     throw new HttpProblem(422, `None of the ${outcome.rejected.length} readings was accepted; see errors for each one.`, {
       errors: outcome.rejected.map((r) => ({ index: r.index, path: `/${r.index}`, in: 'body', message: r.reason }))
