@@ -23,6 +23,10 @@ export interface LabclimateEnv {
 export interface LabclimateStacks { config: StageConfig, stateful: StatefulStack, service: ServiceStack }
 
 export function buildLabclimate (app: App, env: LabclimateEnv): LabclimateStacks {
+  // Cross-stack references stay "strong" (CloudFormation exports protect the producer); said explicitly.
+  if (app.node.tryGetContext('@aws-cdk/core:defaultCrossStackReferences') === undefined && app.node.children.length === 0) {
+    app.node.setContext('@aws-cdk/core:defaultCrossStackReferences', 'strong')
+  }
   const config = stageConfig(env.stage, env.availabilityZones)
   const awsEnv = { account: env.account, region: env.region }
   const name = (part: string): string => `Labclimate-${config.stage}-${part}`

@@ -258,6 +258,12 @@ export class ServiceStack extends Stack {
       alarmEmail: props.alarmEmail
     })
 
+    // Root filesystems are read-only; each task gets a writable ephemeral /tmp.
+    for (const task of [apiTask, workerTask, this.migrateTask, maintenanceTask]) {
+      task.addVolume({ name: 'tmp' })
+      task.defaultContainer?.addMountPoints({ containerPath: '/tmp', sourceVolume: 'tmp', readOnly: false })
+    }
+
     // ---- acknowledged cdk-nag findings (each with its reason) ----
     for (const task of [apiTask, workerTask, this.migrateTask, maintenanceTask]) {
       Validations.of(task).acknowledge({ id: 'AwsSolutions-ECS2', reason: 'Only non-secret settings (hosts, queue URL, region, sizes) are plain environment; the database user and password are ECS secrets from Secrets Manager.' })

@@ -2,6 +2,9 @@ import { Match } from 'aws-cdk-lib/assertions'
 import t from 'tap'
 import { synth } from './helper.ts'
 
+// CDK synth (and cfn-lint) on a shared 2-core machine: allow more than tap's default 120 s.
+t.setTimeout(300_000)
+
 const prod = synth('prod', { alarmEmail: 'ops@example.org' })
 const tpl = prod.serviceTemplate
 type Props = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -11,6 +11,9 @@ import t from 'tap'
 import { buildLabclimate } from '../lib/app.ts'
 import { synth } from './helper.ts'
 
+// CDK synth (and cfn-lint) on a shared 2-core machine: allow more than tap's default 120 s.
+t.setTimeout(300_000)
+
 const run = promisify(execFile)
 
 for (const stage of ['dev', 'prod'] as const) {

@@ -3,6 +3,9 @@ import t from 'tap'
 import { STAGES } from '../lib/config.ts'
 import { synth } from './helper.ts'
 
+// CDK synth (and cfn-lint) on a shared 2-core machine: allow more than tap's default 120 s.
+t.setTimeout(300_000)
+
 const prod = synth('prod', { certificateArn: 'arn:aws:acm:eu-central-1:111111111111:certificate/abc', alarmEmail: 'ops@example.org' })
 const tpl = prod.serviceTemplate
 const c = STAGES.prod
@@ -36,6 +39,7 @@ t.test('the database password reaches the containers only as an ECS secret', asy
     t.same(secrets.map((s) => s.Name).sort(), ['DB_PASSWORD', 'DB_USER'])
     t.match(JSON.stringify(secrets.find((s) => s.Name === 'DB_PASSWORD')?.ValueFrom), /:password::/)
     t.equal(d.ReadonlyRootFilesystem, true)
+    t.same(d.MountPoints, [{ ContainerPath: '/tmp', SourceVolume: 'tmp', ReadOnly: false }], `${name}: writable /tmp only`)
   }
   t.equal(container('api').StopTimeout, 30)
   t.equal(container('worker').StopTimeout, 30)

@@ -3,6 +3,9 @@ import t from 'tap'
 import { STAGES } from '../lib/config.ts'
 import { synth } from './helper.ts'
 
+// CDK synth (and cfn-lint) on a shared 2-core machine: allow more than tap's default 120 s.
+t.setTimeout(300_000)
+
 const dev = synth('dev')
 const prod = synth('prod')
 
