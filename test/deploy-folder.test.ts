@@ -3,9 +3,9 @@
 // boots it from that folder through the image's entry point (infra/docker/entrypoint.sh, which assembles
 // DATABASE_URL from DB_* the way ECS passes them) against MariaDB and an SQS server.
 import { execFile, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { createTestDatabase } from './support/mysql.ts'
@@ -17,19 +17,20 @@ import { waitFor } from './support/wait.ts'
 t.setTimeout(300_000)
 
 const run = promisify(execFile)
-const BIN = join(REPO_ROOT, 'node_modules', '.bin') // the pinned Node 24 and pnpm's tools
-const PATH = `${BIN}:${process.env.PATH ?? ''}`
+// The apps get only the variables ECS would give them, plus a PATH to the Node running this test
+// (the pinned Node 24) and the shell tools the entry point uses.
+const PATH = `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`
 const ENTRYPOINT = join(REPO_ROOT, 'infra', 'docker', 'entrypoint.sh')
 
 async function buildDeployFolder (app: 'api' | 'worker'): Promise<string> {
   const out = join(mkdtempSync(join(tmpdir(), `labclimate-deploy-${app}-`)), 'app')
-  await run('sh', [join(REPO_ROOT, 'infra', 'docker', 'build-deploy.sh'), app, out], { cwd: REPO_ROOT, env: { ...process.env, PATH }, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 })
+  await run('sh', [join(REPO_ROOT, 'infra', 'docker', 'build-deploy.sh'), app, out], { cwd: REPO_ROOT, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 })
   return out
 }
 
 function boot (dir: string, cmd: string[], env: Record<string, string>): { stop: () => Promise<number | string | null>, output: () => string, exited: () => boolean } {
   // As the image runs it: ENTRYPOINT entrypoint.sh, CMD node dist/..., WORKDIR the deploy folder.
-  const child = spawn('sh', [ENTRYPOINT, ...cmd], { cwd: dir, env: { PATH, NODE_ENV: 'production', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn('sh', [ENTRYPOINT, ...cmd], { cwd: dir, env: { PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   child.stdout.on('data', (c: Buffer) => { output += c.toString() })
   child.stderr.on('data', (c: Buffer) => { output += c.toString() })
@@ -49,6 +50,21 @@ function tsFilesIn (dir: string): string[] {
     .filter((d) => d.isFile() && /\.(ts|mts|cts)$/.test(d.name) && !/\.d\.(ts|mts|cts)$/.test(d.name) && /node_modules\/@labclimate\/[^/]+(\/(?!node_modules\/)[^/]+)*$/.test(d.parentPath))
     .map((d) => join(d.parentPath, d.name))
 }
+
+t.test('every workspace package ships compiled JS: build script, files and publishConfig.exports', async (t) => {
+  for (const dir of ['apps', 'packages']) {
+    for (const name of readdirSync(join(REPO_ROOT, dir))) {
+      const file = join(REPO_ROOT, dir, name, 'package.json')
+      if (!existsSync(file)) continue
+      const manifest = JSON.parse(readFileSync(file, 'utf8')) as { name: string, exports?: Record<string, string>, files?: string[], publishConfig?: { exports?: Record<string, string> }, scripts?: Record<string, string> }
+      if (manifest.exports === undefined) continue // not imported by anyone (e.g. a CLI app)
+      t.match(manifest.scripts?.build ?? '', /tsc .*--outDir dist/, `${manifest.name}: build script compiles to dist/`)
+      t.same(manifest.files, ['dist'], `${manifest.name}: files = dist`)
+      const expected = Object.fromEntries(Object.entries(manifest.exports).map(([k, v]) => [k, v.replace(/^\.\/src\/(.*)\.ts$/, './dist/$1.js')]))
+      t.same(manifest.publishConfig?.exports, expected, `${manifest.name}: publishConfig.exports mirrors exports in dist/`)
+    }
+  }
+})
 
 t.test('each app boots from its production deploy folder against MariaDB and SQS', async (t) => {
   const [apiDir, workerDir] = [await buildDeployFolder('api'), await buildDeployFolder('worker')]

@@ -12,7 +12,9 @@ function publish (dir: string): void {
   const file = join(dir, 'package.json')
   const manifest = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>
   const publishConfig = manifest.publishConfig as Record<string, unknown> | undefined
-  if (publishConfig === undefined) throw new Error(`${file}: no publishConfig`)
+  if (publishConfig === undefined) {
+    throw new Error(`${file}: no publishConfig. Every workspace package the apps depend on needs "files": ["dist"], "publishConfig": { "exports": { ".": "./dist/index.js" } } and the "build" script, as packages/contract has (docs/deploy.md, "Images").`)
+  }
   const { publishConfig: _, scripts, ...rest } = manifest
   const next: Record<string, unknown> = { ...rest, ...publishConfig }
   // Keep only the production entry points (start:prod, migrate:prod) as scripts.
