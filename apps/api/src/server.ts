@@ -1,19 +1,12 @@
 // Production entry point: configuration from the environment, listen, close with grace on SIGTERM.
 import closeWithGrace from 'close-with-grace'
 import Fastify from 'fastify'
-import { ConfigError } from '@labclimate/config'
+import { loadOrExit } from '@labclimate/config'
 import { createEmfMetrics, noMetrics } from '@labclimate/metrics'
 import app, { serverOptions } from './app.ts'
-import { loadApiConfig, type ApiConfig } from './config.ts'
+import { loadApiConfig } from './config.ts'
 
-let config: ApiConfig
-try {
-  config = loadApiConfig(process.env)
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error
-  console.error(error.message)
-  process.exit(2)
-}
+const config = loadOrExit(loadApiConfig, process.env)
 
 const server = Fastify({
   ...serverOptions(config),

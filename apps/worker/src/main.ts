@@ -1,18 +1,11 @@
 // Production entry point: configuration from the environment; SIGTERM finishes the batch in hand, then exits.
-import { ConfigError } from '@labclimate/config'
+import { loadOrExit } from '@labclimate/config'
 import { createEmfMetrics, noMetrics } from '@labclimate/metrics'
 import { pino } from 'pino'
-import { loadWorkerConfig, type WorkerConfig } from './config.ts'
+import { loadWorkerConfig } from './config.ts'
 import { createWorker } from './worker.ts'
 
-let config: WorkerConfig
-try {
-  config = loadWorkerConfig(process.env)
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error
-  console.error(error.message)
-  process.exit(2)
-}
+const config = loadOrExit(loadWorkerConfig, process.env)
 
 const log = pino({ level: config.logLevel, base: { service: 'worker' } })
 const metrics = config.metricsEmf ? createEmfMetrics({ service: 'worker', write: (line) => process.stdout.write(`${line}\n`) }) : noMetrics

@@ -4,20 +4,13 @@
 // workers are scaled out, its own IAM grant (the archive bucket) that the consumers do not get, long
 // DDL and archive uploads that never compete with SQS batches for a worker's time or its stop timeout,
 // and a failed run shows up as a failed task. Two runs at once are still safe: a MySQL GET_LOCK.
-import { ConfigError } from '@labclimate/config'
+import { loadOrExit } from '@labclimate/config'
 import { connectDatabase, LocalArchiveStore, runMaintenance, withMysqlLifecycle, type ArchiveStore } from '@labclimate/store'
 import { pino } from 'pino'
-import { loadMaintenanceConfig, type MaintenanceConfig } from './maintenance-config.ts'
+import { loadMaintenanceConfig } from './maintenance-config.ts'
 import { createS3Client, S3ArchiveStore } from './maintenance-s3.ts'
 
-let config: MaintenanceConfig
-try {
-  config = loadMaintenanceConfig(process.env)
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error
-  console.error(error.message)
-  process.exit(2)
-}
+const config = loadOrExit(loadMaintenanceConfig, process.env)
 
 const log = pino({ level: config.logLevel, base: { service: 'maintenance' } })
 let archive: ArchiveStore | undefined

@@ -103,3 +103,17 @@ export function readSqsSettings (read: EnvReader): SqsSettings {
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+/**
+ * For entry points: loads the configuration, or prints every problem and exits with status 2
+ * (a misconfigured task should stop at once with a readable reason, not a stack trace).
+ */
+export function loadOrExit<T> (load: (env: Env) => T, env: Env): T {
+  try {
+    return load(env)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    console.error(error.message)
+    process.exit(2)
+  }
+}
