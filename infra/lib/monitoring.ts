@@ -96,8 +96,18 @@ export class Monitoring extends Construct {
       businessMetric('worker', 'LabsReporting24h', 'Minimum', Duration.hours(1)),
       { threshold: a.minLabsReporting, comparisonOperator: LT, evaluationPeriods: 1, treatMissingData: cloudwatch.TreatMissingData.BREACHING })
 
-    alarm('ReadingsOutOfRange', 'Stored readings fell outside their lab\'s allowed temperature or humidity range.',
-      businessMetric('worker', 'ReadingsOutOfRange', 'Sum', Duration.minutes(15)),
+    // Out-of-range readings are counted where they are detected: today the API refuses them (Service=api);
+    // a per-lab range check in the worker would report Service=worker. The alarm watches the sum.
+    const outOfRange = new cloudwatch.MathExpression({
+      expression: 'FILL(outOfRangeApi, 0) + FILL(outOfRangeWorker, 0)',
+      usingMetrics: {
+        outOfRangeApi: businessMetric('api', 'ReadingsOutOfRange', 'Sum', Duration.minutes(15)),
+        outOfRangeWorker: businessMetric('worker', 'ReadingsOutOfRange', 'Sum', Duration.minutes(15))
+      },
+      label: 'Readings out of range',
+      period: Duration.minutes(15)
+    })
+    alarm('ReadingsOutOfRange', 'Readings outside the allowed temperature or humidity range arrived: a lab out of its climate, a sensor fault or a unit mistake.', outOfRange,
       { threshold: 0, comparisonOperator: GT, evaluationPeriods: 1, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING })
 
     // ---- dashboard ----
@@ -108,7 +118,7 @@ export class Monitoring extends Construct {
     )
     this.dashboard.addWidgets(
       w('Readings accepted / rejected (API)', [businessMetric('api', 'ReadingsAccepted', 'Sum'), businessMetric('api', 'ReadingsRejected', 'Sum')]),
-      w('Readings stored / out of range (worker)', [businessMetric('worker', 'ReadingsStored', 'Sum')], [businessMetric('worker', 'ReadingsOutOfRange', 'Sum')]),
+      w('Readings stored (worker) / out of range', [businessMetric('worker', 'ReadingsStored', 'Sum')], [outOfRange]),
       w('Labs reporting (24 h)', [businessMetric('worker', 'LabsReporting24h', 'Minimum', Duration.hours(1))])
     )
     this.dashboard.addWidgets(

@@ -37,13 +37,19 @@ t.test('the alarms watch what the issue names', async (t) => {
   const p99 = byName('ApiP99Latency')
   t.equal(p99.MetricName, 'TargetResponseTime')
   t.equal(p99.ExtendedStatistic, 'p99')
-  for (const [name, metric, op] of [['WorkerErrors', 'WorkerErrors', 'GreaterThanThreshold'], ['LabsNotReporting', 'LabsReporting24h', 'LessThanThreshold'], ['ReadingsOutOfRange', 'ReadingsOutOfRange', 'GreaterThanThreshold']] as const) {
+  for (const [name, metric, op] of [['WorkerErrors', 'WorkerErrors', 'GreaterThanThreshold'], ['LabsNotReporting', 'LabsReporting24h', 'LessThanThreshold']] as const) {
     const a = byName(name)
     t.equal(a.Namespace, 'Labclimate', `${name} in the Labclimate namespace`)
     t.equal(a.MetricName, metric)
     t.same(a.Dimensions, [{ Name: 'Service', Value: 'worker' }])
     t.equal(a.ComparisonOperator, op)
   }
+  const range = byName('ReadingsOutOfRange')
+  t.equal(range.Threshold, 0)
+  t.equal(range.ComparisonOperator, 'GreaterThanThreshold')
+  const parts = (range.Metrics as Props[]).filter((m) => m.MetricStat !== undefined).map((m) => m.MetricStat.Metric)
+  t.same(parts.map((m) => [m.Namespace, m.MetricName, m.Dimensions[0].Value]).sort(), [['Labclimate', 'ReadingsOutOfRange', 'api'], ['Labclimate', 'ReadingsOutOfRange', 'worker']], 'out-of-range from the API and the worker, summed')
+  t.match((range.Metrics as Props[]).find((m) => m.Expression !== undefined)?.Expression, /outOfRangeApi.*\+.*outOfRangeWorker/)
   t.equal(byName('LabsNotReporting').TreatMissingData, 'breaching', 'a silent worker counts as labs not reporting')
 })
 
