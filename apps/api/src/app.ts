@@ -14,6 +14,7 @@ import keyRoutes from './keys/routes.ts'
 import labRoutes from './labs/routes.ts'
 import authPlugin from './plugins/auth.ts'
 import databasePlugin from './plugins/database.ts'
+import docsPlugin from './docs/plugin.ts'
 import labDirectoryPlugin from './plugins/lab-directory.ts'
 import queuePlugin from './plugins/queue.ts'
 import queryRoutes from './query/routes.ts'
@@ -90,6 +91,8 @@ export default async function app (fastify: FastifyInstance, options: AppOptions
     allowList: (request) => request.url.startsWith('/health/')
   })
   await fastify.register(authPlugin, { cacheMs: options.authCacheSeconds * 1000 })
+  // OpenAPI at /openapi.json and Swagger UI at /docs; before the routes, which it collects.
+  await fastify.register(docsPlugin)
   await fastify.register(rootRoutes)
   await fastify.register(healthRoutes, { queueUrl: options.sqs.queueUrl })
   await fastify.register(ingestRoutes)
