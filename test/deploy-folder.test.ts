@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
+import { createApiKey } from '@labclimate/store'
 import { createTestDatabase } from './support/mysql.ts'
 import { freePort, REPO_ROOT } from './support/processes.ts'
 import { startTestQueue } from './support/sqs.ts'
@@ -93,6 +94,15 @@ t.test('each app boots from its production deploy folder against MariaDB and SQS
     .catch((error: unknown) => { throw new Error(`${String(error)}; worker said:\n${worker.output()}`) })
   t.pass('the worker from its deploy folder applied the migrations')
 
+  // The hourly maintenance task runs the same image with another command; one run must finish cleanly.
+  const archiveDir = mkdtempSync(join(tmpdir(), 'labclimate-archive-'))
+  t.teardown(() => { rmSync(archiveDir, { recursive: true, force: true }) })
+  const maintenance = boot(workerDir, ['node', 'dist/maintenance-main.js'], { ...env, ARCHIVE_DIR: archiveDir })
+  await waitFor('maintenance run', () => maintenance.exited(), 60_000)
+    .catch((error: unknown) => { throw new Error(`${String(error)}; maintenance said:\n${maintenance.output()}`) })
+  const maintenanceExit = await maintenance.stop() // already exited: just its code
+  t.equal(maintenanceExit, 0, `maintenance (worker deploy folder) exits 0\n${maintenance.output()}`)
+
   const port = await freePort()
   api = boot(apiDir, ['node', 'dist/server.js'], { ...env, PORT: String(port), HOST: '127.0.0.1' })
   const base = `http://127.0.0.1:${port}`
@@ -102,6 +112,21 @@ t.test('each app boots from its production deploy folder against MariaDB and SQS
   const root = await fetch(`${base}/`)
   t.equal(root.status, 200)
   t.match(((await root.json()) as { version: string }).version, /^\d+\.\d+\.\d+$/, 'version read from the deployed package.json')
+
+  // A little data through the compiled code: device -> API (deploy folder) -> SQS -> worker (deploy folder) -> MariaDB.
+  const json = { 'content-type': 'application/json' }
+  const admin = { authorization: `Bearer ${(await createApiKey(database.db, { role: 'admin', label: 'deploy-folder test', nowMs: Date.now() })).key}`, ...json }
+  t.equal((await fetch(`${base}/labs`, { method: 'POST', headers: admin, body: JSON.stringify({ id: 21, name: 'Cold room', address: 'B2' }) })).status, 201)
+  const device = { authorization: `Bearer ${(await (await fetch(`${base}/keys`, { method: 'POST', headers: admin, body: JSON.stringify({ role: 'device', lab_id: 21, label: 'sensor' }) })).json() as { key: string }).key}`, ...json }
+  const start = Date.now() - 10 * 60_000
+  const readings = Array.from({ length: 10 }, (_, i) => ({ timestamp: new Date(start + i * 30_000).toISOString(), temperature: `${20 + i}°C`, humidity: '45%' }))
+  const upload = await fetch(`${base}/labs/21/readings`, { method: 'POST', headers: device, body: JSON.stringify(readings) })
+  t.equal(upload.status, 202, 'upload accepted')
+  const stored = await waitFor('readings stored by the worker', async () => {
+    const labs = await (await fetch(`${base}/labs`, { headers: admin })).json() as Array<{ lab_id: number, readings: number, avg_temperature_c: number }>
+    return labs.find((l) => l.lab_id === 21 && l.readings === 10)
+  }, 30_000).catch((error: unknown) => { throw new Error(`${String(error)}; worker said:\n${worker.output()}`) })
+  t.equal(stored.avg_temperature_c, 24.5, 'average of 20..29 °C')
 
   // SIGTERM, as ECS sends it: both exit cleanly well inside the 30 s stop timeout.
   const started = Date.now()
