@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import { createApiKey, createLab, KEY_ROLES, listApiKeys, migrateToLatest, revokeApiKey, type Database, type KeyRole } from '@labclimate/store'
 import type { Kysely } from 'kysely'
+import { createFleetThroughApi, formatSummary, parseSimulateArgs, simulate, SIMULATE_USAGE, SimulateUsageError, type Fleet } from './simulate.ts'
 
 export interface CommandContext {
   db: () => Kysely<Database>
@@ -103,6 +104,39 @@ export const COMMANDS: Command[] = [
       const id = positiveInt('id', positionals[0])
       if (!await revokeApiKey(ctx.db(), id, ctx.now())) throw new UsageError(`there is no live key ${id}`)
       ctx.print(`key ${id} revoked (API tasks stop accepting it within AUTH_CACHE_SECONDS)`)
+    }
+  },
+  {
+    name: 'simulate',
+    summary: 'a device fleet posting day batches or live 30 s readings to an API, with a summary',
+    usage: SIMULATE_USAGE,
+    run: async (args, ctx) => {
+      let options
+      try {
+        options = parseSimulateArgs(args)
+      } catch (error) {
+        throw error instanceof SimulateUsageError ? new UsageError(error.message) : error
+      }
+      const stamp = new Date(ctx.now()).toISOString().slice(0, 19)
+      let fleet: Fleet
+      if (options.adminKey !== undefined) {
+        fleet = await createFleetThroughApi(options.url, options.adminKey, options.labs, fetch, stamp)
+      } else {
+        fleet = { labs: [] }
+        for (let i = 0; i < options.labs; i++) {
+          const lab = await createLab(ctx.db(), { name: `Simulated lab ${i + 1} (${stamp})`, address: `Sim building, room ${i + 1}`, nowMs: ctx.now() })
+          const { key } = await createApiKey(ctx.db(), { role: 'device', labId: lab.id, label: `simulator device of lab ${lab.id}`, nowMs: ctx.now() })
+          fleet.labs.push({ labId: lab.id, deviceKey: key })
+        }
+      }
+      const summary = await simulate(options, fleet, {
+        fetch,
+        now: ctx.now,
+        sleep: async (ms) => { await new Promise((resolve) => setTimeout(resolve, ms)) },
+        progress: { write: (text) => { process.stderr.write(text) }, isTTY: process.stderr.isTTY }
+      })
+      ctx.print(options.json ? JSON.stringify(summary) : formatSummary(summary))
+      if (summary.requests === 0 || Object.keys(summary.errors).length > 0) process.exitCode = 1
     }
   }
 ]

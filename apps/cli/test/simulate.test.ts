@@ -1,0 +1,148 @@
+// `labclimate simulate` against the real app listening on a port: what it says it sent is what is stored.
+import { spawn } from 'node:child_process'
+import { ReceiveMessageCommand, DeleteMessageBatchCommand } from '@aws-sdk/client-sqs'
+import { decodeMessage, type Reading } from '@labclimate/contract'
+import { storeReadings } from '@labclimate/store'
+import t from 'tap'
+import { buildTestApp, type TestApp } from '../../api/test/helper.ts'
+import { REPO_ROOT } from '../../../test/support/processes.ts'
+import { labClimate, READINGS_PER_DAY, simulate, type Summary } from '../src/simulate.ts'
+
+const run = async (args: string[]): Promise<{ status: number | null, stdout: string, stderr: string }> => await new Promise((resolve) => {
+  const child = spawn(process.execPath, ['apps/cli/src/main.ts', ...args], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '' } })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+  child.on('close', (status) => { resolve({ status, stdout, stderr }) })
+})
+
+/** Takes every message off the queue and stores its readings, as the worker would. */
+async function drainIntoStore ({ queue, database }: TestApp): Promise<Reading[]> {
+  const all: Reading[] = []
+  for (;;) {
+    const got = await queue.client.send(new ReceiveMessageCommand({ QueueUrl: queue.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }))
+    const messages = got.Messages ?? []
+    if (messages.length === 0) break
+    const readings = messages.flatMap((m) => decodeMessage(m.Body ?? '').readings)
+    await storeReadings(database.db, readings)
+    all.push(...readings)
+    await queue.client.send(new DeleteMessageBatchCommand({ QueueUrl: queue.queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })) }))
+  }
+  return all
+}
+
+const countReadings = async ({ database }: TestApp, labIds: number[]): Promise<number> =>
+  Number((await database.db.selectFrom('readings').where('lab_id', 'in', labIds).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)
+
+t.test('--help', async (t) => {
+  const help = await run(['simulate', '--help'])
+  t.equal(help.status, 0)
+  for (const option of ['--mode day|live', '--labs', '--rate', '--duration', '--admin-key']) t.match(help.stdout, option)
+  const top = await run(['--help'])
+  t.match(top.stdout, /simulate\s+a device fleet/)
+  const bad = await run(['simulate', '--mode', 'weekly'])
+  t.equal(bad.status, 2, 'a bad option is a usage error')
+  t.match(bad.stderr, '--mode must be day or live')
+})
+
+t.test('day batches for 3 labs through a real port: summary, queue and store agree', async (t) => {
+  const api = await buildTestApp(t)
+  await api.app.listen({ port: 0, host: '127.0.0.1' })
+  const address = api.app.server.address()
+  const url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
+  const admin = api.admin.authorization.slice('Bearer '.length)
+
+  const labs = 3
+  const result = await run(['simulate', '--url', url, '--admin-key', admin, '--labs', String(labs), '--mode', 'day', '--json', '--seed', '7'])
+  t.equal(result.status, 0, result.stderr)
+  const summary = JSON.parse(result.stdout) as Summary
+  t.equal(summary.requests, labs, 'one request per lab-day')
+  t.equal(summary.readings_sent, labs * READINGS_PER_DAY)
+  t.equal(summary.readings_accepted, labs * READINGS_PER_DAY, 'every reading accepted')
+  t.equal(summary.readings_rejected, 0)
+  t.same(summary.errors, {})
+  t.ok(summary.readings_per_s > 0 && Math.abs(summary.readings_per_s - summary.readings_accepted / summary.elapsed_s) < 0.1 + summary.readings_per_s * 0.01, 'readings/s is accepted over elapsed')
+  t.match(result.stderr, /100%.*3\/3 batches/, 'progress lines on a non-TTY stderr')
+
+  // The labs and device keys exist; the readings went through SQS and store as the summary says.
+  t.equal(summary.lab_ids.length, labs)
+  const stored = await drainIntoStore(api)
+  t.equal(stored.length, labs * READINGS_PER_DAY, 'the queue held exactly the accepted readings')
+  t.equal(await countReadings(api, summary.lab_ids), labs * READINGS_PER_DAY, 'and they are stored')
+
+  for (const [i, labId] of summary.lab_ids.entries()) {
+    const mine = stored.filter((r) => r.labId === labId)
+    t.equal(mine.length, READINGS_PER_DAY, `lab ${labId}: a full day`)
+    const stamps = mine.map((r) => r.recordedAtMs).sort((a, b) => a - b)
+    t.ok(stamps.every((s, k) => k === 0 || s - (stamps[k - 1] as number) === 30_000), `lab ${labId}: every 30 s`)
+    t.ok((stamps.at(-1) as number) <= Date.now() && (stamps[0] as number) > Date.now() - 86_400_000 - 60_000, `lab ${labId}: the last 24 h`)
+    // The values are the simulator's curve for this lab and seed (the test recomputes them, in time order:
+    // the noise is a seeded sequence).
+    const climate = labClimate(i, 7)
+    const expected = stamps.map((s) => climate(s))
+    const sumT = expected.reduce((a, e) => a + Math.round(e.temperature * 1000), 0)
+    const sumH = expected.reduce((a, e) => a + Math.round(e.humidity * 1000), 0)
+    t.equal(mine.reduce((a, r) => a + r.temperatureMilliC, 0), sumT, `lab ${labId}: stored temperatures are the curve's`)
+    t.equal(mine.reduce((a, r) => a + r.humidityMilliPct, 0), sumH, `lab ${labId}: stored humidities are the curve's`)
+    const temps = mine.map((r) => r.temperatureMilliC / 1000)
+    const spread = Math.max(...temps) - Math.min(...temps)
+    t.ok(spread > 0.3 && spread < 8, `lab ${labId}: a daily curve, not a constant (${spread.toFixed(1)} °C)`)
+    // The API's 24 h average is the mean of the posted readings inside the window it reports.
+    const answer = await api.app.inject({ url: `/labs/${labId}`, headers: api.reader })
+    const averages = answer.json<{ averages: { avg_temperature_c: number, avg_humidity_pct: number, readings: number, window_start: string, window_end: string } }>().averages
+    const [from, to] = [Date.parse(averages.window_start), Date.parse(averages.window_end)]
+    const inWindow = expected.filter((_, k) => (stamps[k] as number) >= from && (stamps[k] as number) < to)
+    t.ok(inWindow.length >= READINGS_PER_DAY - 2, `lab ${labId}: (nearly) the whole day is in the 24 h window`)
+    t.equal(averages.readings, inWindow.length)
+    const mean = (values: number[]): number => Math.round(values.reduce((a, v) => a + Math.round(v * 1000), 0) / values.length) / 1000
+    t.equal(averages.avg_temperature_c, mean(inWindow.map((e) => e.temperature)), `lab ${labId}: average temperature`)
+    t.equal(averages.avg_humidity_pct, mean(inWindow.map((e) => e.humidity)), `lab ${labId}: average humidity`)
+    const tally = summary.per_lab.find((p) => p.lab_id === labId)
+    t.equal(tally?.accepted, READINGS_PER_DAY)
+    t.ok(Math.abs((tally?.sum_temperature_c ?? 0) * 1000 - sumT) < 1, 'the summary tallies what it sent')
+  }
+})
+
+t.test('live readings at a bounded rate', async (t) => {
+  const api = await buildTestApp(t)
+  await api.app.listen({ port: 0, host: '127.0.0.1' })
+  const address = api.app.server.address()
+  const url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
+  const admin = api.admin.authorization.slice('Bearer '.length)
+  const rate = 20
+  const duration = 1.5
+  const result = await run(['simulate', '--url', url, '--admin-key', admin, '--labs', '2', '--mode', 'live', '--rate', String(rate), '--duration', String(duration), '--json'])
+  t.equal(result.status, 0, result.stderr)
+  const summary = JSON.parse(result.stdout) as Summary
+  t.ok(summary.requests >= 10 && summary.requests <= rate * duration + 1, `about rate × duration requests (${summary.requests})`)
+  t.equal(summary.readings_sent, summary.requests, 'one reading per request')
+  t.equal(summary.readings_accepted, summary.requests)
+  t.ok(summary.elapsed_s >= 1 && summary.elapsed_s < duration + 2, `bounded by --duration (${summary.elapsed_s} s)`)
+  const stored = await drainIntoStore(api)
+  t.equal(stored.length, summary.readings_accepted)
+  t.equal(await countReadings(api, summary.lab_ids), summary.readings_accepted)
+  t.same(new Set(stored.map((r) => r.labId)), new Set(summary.lab_ids), 'both labs reported')
+})
+
+t.test('errors are counted by status', async (t) => {
+  let calls = 0
+  const statuses = [202, 503, 503, 401]
+  const summary = await simulate(
+    { url: 'http://x', mode: 'day', labs: 4, days: 1, rate: 0, interval: 30, duration: 10, concurrency: 1, seed: 1, json: true },
+    { labs: [1, 2, 3, 4].map((labId) => ({ labId, deviceKey: 'k' })) },
+    {
+      fetch: (async () => {
+        const status = statuses[calls++] as number
+        return new Response(JSON.stringify(status === 202 ? { accepted: READINGS_PER_DAY - 1, rejected: [{ index: 5, reason: 'x' }] } : { status }), { status })
+      }) as typeof fetch,
+      now: Date.now,
+      sleep: async () => {},
+      progress: { write: () => {}, isTTY: false }
+    })
+  t.equal(summary.requests, 4)
+  t.same(summary.errors, { 503: 2, 401: 1 })
+  t.equal(summary.readings_accepted, READINGS_PER_DAY - 1)
+  t.equal(summary.readings_rejected, 1)
+  t.equal(summary.per_lab[0]?.accepted, READINGS_PER_DAY - 1, 'the refused reading is not tallied')
+})
