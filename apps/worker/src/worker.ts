@@ -23,7 +23,8 @@ export function createWorker (config: WorkerConfig, log: Logger, options: { now?
   const now = options.now ?? Date.now
   const metrics = options.metrics ?? noMetrics
   const db = connectDatabase({ url: config.databaseUrl, poolSize: config.dbPoolSize })
-  const client: SQSClient = createSqsClient(config.sqs)
+  // A long poll holds the request open for waitTimeSeconds: leave it room before the client gives up.
+  const client: SQSClient = createSqsClient({ ...config.sqs, requestTimeoutMs: (config.waitTimeSeconds + 10) * 1000 })
   let stopping = false
   let fleetTimer: NodeJS.Timeout | undefined
   const sleeps = new Set<() => void>()

@@ -6,15 +6,17 @@ export interface SqsClientOptions {
   endpoint?: string
   /** Only for a local endpoint: static credentials, since it checks no signature. */
   credentials?: { accessKeyId: string, secretAccessKey: string }
+  /** Longest wait for one SQS answer; a consumer's must exceed its long-poll wait. */
+  requestTimeoutMs?: number
 }
 
-export function createSqsClient ({ region, endpoint, credentials }: SqsClientOptions): SQSClient {
+export function createSqsClient ({ region, endpoint, credentials, requestTimeoutMs = 10_000 }: SqsClientOptions): SQSClient {
   return new SQSClient({
     region,
     ...(endpoint === undefined ? {} : { endpoint }),
     ...(credentials === undefined ? {} : { credentials }),
     // Fail fast: an API request waits on this before it can answer 202 or 503.
     maxAttempts: 3,
-    requestHandler: { connectionTimeout: 2_000, requestTimeout: 10_000 }
+    requestHandler: { connectionTimeout: 2_000, requestTimeout: requestTimeoutMs, throwOnRequestTimeout: true }
   })
 }
