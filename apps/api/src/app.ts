@@ -13,6 +13,7 @@ import ingestRoutes from './ingest/routes.ts'
 import keyRoutes from './keys/routes.ts'
 import labRoutes from './labs/routes.ts'
 import authPlugin from './plugins/auth.ts'
+import dashboardPlugin from './dashboard/plugin.ts'
 import databasePlugin from './plugins/database.ts'
 import docsPlugin from './docs/plugin.ts'
 import labDirectoryPlugin from './plugins/lab-directory.ts'
@@ -93,6 +94,8 @@ export default async function app (fastify: FastifyInstance, options: AppOptions
   await fastify.register(authPlugin, { cacheMs: options.authCacheSeconds * 1000 })
   // OpenAPI at /openapi.json and Swagger UI at /docs; before the routes, which it collects.
   await fastify.register(docsPlugin)
+  // The dashboard page and its assets at /dashboard (public; the data it shows needs a read key).
+  await fastify.register(dashboardPlugin)
   await fastify.register(rootRoutes)
   await fastify.register(healthRoutes, { queueUrl: options.sqs.queueUrl })
   await fastify.register(ingestRoutes)
