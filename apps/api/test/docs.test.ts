@@ -56,6 +56,7 @@ t.test('the app, with every route it registers recorded', async (t) => {
       operations++
       const access = route.config?.auth ?? 'admin'
       t.same(operation.security, access === 'public' ? [] : [{ bearer: [] }], `${method} ${route.url}: security follows auth ${access}`)
+      t.equal((operation as { 'x-labclimate-access'?: string })['x-labclimate-access'], access, `${method} ${route.url}: x-labclimate-access`)
       if (route.url !== '/health/live') {
         t.equal(operation.responses['4XX']?.content?.['application/problem+json']?.schema?.$ref, '#/components/schemas/ProblemDetails', `${method} ${route.url}: 4xx is problem+json`)
       }

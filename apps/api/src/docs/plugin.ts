@@ -7,19 +7,23 @@ import { PROBLEM_CONTENT_TYPE, ProblemDetails } from '../http/problem.ts'
 import type { Access } from '../plugins/auth.ts'
 
 interface OpenApiDocument {
-  paths?: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, unknown> }> }>>
+  paths?: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, unknown> }>, 'x-labclimate-access'?: Access }>>
   components?: { schemas?: Record<string, unknown> }
 }
 
 /**
  * Error answers are problem+json: declare ProblemDetails once as a component and point every 4XX/5XX
  * response at it with the right media type (routes declare it inline through `problemResponses`).
+ * Each operation also says which key it needs (`x-labclimate-access`: public, read, device or admin), for
+ * tools such as the Postman generator.
  */
-function withProblemComponent (doc: OpenApiDocument): OpenApiDocument {
+function withProblemComponent (doc: OpenApiDocument, access: Map<string, Access>): OpenApiDocument {
   const { $id: _id, ...problemSchema } = ProblemDetails as unknown as Record<string, unknown>
   doc.components = { ...doc.components, schemas: { ...doc.components?.schemas, ProblemDetails: JSON.parse(JSON.stringify(problemSchema)) } }
-  for (const operations of Object.values(doc.paths ?? {})) {
-    for (const operation of Object.values(operations)) {
+  for (const [path, operations] of Object.entries(doc.paths ?? {})) {
+    for (const [method, operation] of Object.entries(operations)) {
+      const needs = access.get(`${method.toUpperCase()} ${path}`)
+      if (needs !== undefined) operation['x-labclimate-access'] = needs
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
         if (!/^[45]/.test(status)) continue
         response.content = { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/ProblemDetails' } } }
@@ -65,6 +69,8 @@ export const isPagePath = (url: string): boolean =>
  * becomes its `security`: public routes need nothing, the others a Bearer API key.
  */
 export default fp(async (app: FastifyInstance) => {
+  /** "GET /labs/{labId}" → the route's config.auth, written into the document as x-labclimate-access */
+  const accessOf = new Map<string, Access>()
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -88,9 +94,10 @@ export default fp(async (app: FastifyInstance) => {
         }
       }
     },
-    transformObject: (document) => withProblemComponent((document as unknown as { openapiObject: OpenApiDocument }).openapiObject) as Record<string, unknown>,
+    transformObject: (document) => withProblemComponent((document as unknown as { openapiObject: OpenApiDocument }).openapiObject, accessOf) as Record<string, unknown>,
     transform: ({ schema, url, route }) => {
       const access: Access = route.config?.auth ?? 'admin'
+      for (const method of [route.method].flat()) accessOf.set(`${method} ${url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`, access)
       const withSecurity = { ...(schema ?? {}), security: access === 'public' ? [] : [{ bearer: [] }] } as FastifySchema
       if (access !== 'public') {
         const description = (schema as { description?: string } | undefined)?.description
