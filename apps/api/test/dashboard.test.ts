@@ -161,3 +161,23 @@ t.test('in Chromium: the table shows the posted averages, out-of-range highlight
   t.match(await page.locator('#status').textContent(), /refused \(401\)/)
   t.same(problems.filter((p) => !/401/.test(p)), [], 'no script errors and no CSP violations')
 })
+
+t.test('in Chromium: Swagger UI at /docs renders every operation under its CSP', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed` }, async (t) => {
+  const api = await buildTestApp(t)
+  await api.app.listen({ port: 0, host: '127.0.0.1' })
+  const address = api.app.server.address()
+  const base = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
+  const doc = (await api.app.inject('/openapi.json')).json<{ paths: Record<string, Record<string, unknown>> }>()
+  const operations = Object.values(doc.paths).reduce((n, byMethod) => n + Object.keys(byMethod).length, 0)
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true })
+  t.teardown(async () => { await browser.close() })
+  const page = await browser.newPage()
+  const problems: string[] = []
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()) })
+  page.on('pageerror', (e) => { problems.push(e.message) })
+  await page.goto(`${base}/docs`)
+  await page.locator('.opblock').first().waitFor({ timeout: 15_000 })
+  t.equal(await page.locator('.opblock').count(), operations, `all ${operations} operations are shown`)
+  t.equal(await page.locator('.btn.authorize').count(), 1, 'with the Authorize button (the bearer scheme)')
+  t.same(problems, [], 'no script errors and no CSP violations')
+})
