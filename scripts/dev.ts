@@ -47,6 +47,8 @@ try {
     `  admin key:               ${admin}`,
     `  read key:                ${reader}`,
     `  device key (lab ${demo.id}):    ${device}`,
+    `  docs:                    ${api}/docs`,
+    `  dashboard:               ${api}/dashboard  (paste the read key)`,
     '  try:',
     `    curl -H 'authorization: Bearer ${device}' -H 'content-type: application/json' -d '[{"lab_id":${demo.id},"timestamp":"'$(date -u +%FT%TZ)'","temperature":"70.7°F","humidity":"45%"}]' ${api}/labs/upload`,
     `    curl -H 'authorization: Bearer ${reader}' ${api}/labs`,
