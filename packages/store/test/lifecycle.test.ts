@@ -9,6 +9,7 @@ import { sql, type Kysely } from 'kysely'
 import { Migrator } from 'kysely/migration'
 import t, { type Test } from 'tap'
 import { createTestDatabase } from '../../../test/support/mysql.ts'
+import { expectedBuckets, storedRollups } from '../../../test/support/rollups.ts'
 import { migrations } from '../src/migrations/index.ts'
 import {
   archiveKeys, finestRetainedResolution, LocalArchiveStore, readingSeries, runMaintenance, storeReadings, withMysqlLifecycle,
@@ -42,28 +43,6 @@ function readingsOfDay (labId: number, day: number): Reading[] {
 const INPUT = DATA_DAYS.flatMap((d) => LABS.flatMap((lab) => readingsOfDay(lab, d)))
 const inDay = (r: Reading, day: number): boolean => r.recordedAtMs >= BASE + day * DAY && r.recordedAtMs < BASE + (day + 1) * DAY
 
-interface Bucket { count: number, tSum: number, tMin: number, tMax: number, hSum: number, hMin: number, hMax: number }
-// From the input alone.
-function expectedBuckets (readings: Reading[], bucketMs: number): Map<string, Bucket> {
-  const out = new Map<string, Bucket>()
-  for (const r of readings) {
-    const key = `${r.labId}:${Math.floor(r.recordedAtMs / bucketMs) * bucketMs}`
-    const e = out.get(key) ?? { count: 0, tSum: 0, tMin: Infinity, tMax: -Infinity, hSum: 0, hMin: Infinity, hMax: -Infinity }
-    e.count++; e.tSum += r.temperatureMilliC; e.hSum += r.humidityMilliPct
-    e.tMin = Math.min(e.tMin, r.temperatureMilliC); e.tMax = Math.max(e.tMax, r.temperatureMilliC)
-    e.hMin = Math.min(e.hMin, r.humidityMilliPct); e.hMax = Math.max(e.hMax, r.humidityMilliPct)
-    out.set(key, e)
-  }
-  return out
-}
-
-async function rollups (db: Kysely<Database>, table: 'reading_rollups_minute' | 'reading_rollups_hour'): Promise<Map<string, Bucket>> {
-  const rows = await db.selectFrom(table).selectAll().execute()
-  return new Map(rows.map((r) => [`${r.lab_id}:${Number(r.bucket_start_ms)}`, {
-    count: Number(r.reading_count), tSum: Number(r.temperature_sum), tMin: r.temperature_min, tMax: r.temperature_max,
-    hSum: Number(r.humidity_sum), hMin: r.humidity_min, hMax: r.humidity_max
-  }]))
-}
 
 async function partitionNames (db: Kysely<Database>, table: string): Promise<string[]> {
   const { rows } = await sql<{ name: string }>`SELECT PARTITION_NAME AS name FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ${table} ORDER BY PARTITION_ORDINAL_POSITION`.execute(db)
@@ -142,8 +121,8 @@ t.test('a run archives expired days, then drops them; rollups survive; queries f
   // Rollups: minute kept from BASE+3d, hour from BASE+2d; what is kept equals a recomputation from the input.
   const minuteKept = INPUT.filter((r) => r.recordedAtMs >= BASE + 3 * DAY)
   const hourKept = INPUT.filter((r) => r.recordedAtMs >= BASE + 2 * DAY)
-  t.same(await rollups(db, 'reading_rollups_minute'), expectedBuckets(minuteKept, MINUTE), 'minute rollups of dropped raw day 4 survive; older ones expired')
-  t.same(await rollups(db, 'reading_rollups_hour'), expectedBuckets(hourKept, HOUR), 'hour rollups of days 2 and 4 survive; older ones expired')
+  t.same(await storedRollups(db, 'reading_rollups_minute'), expectedBuckets(minuteKept, MINUTE), 'minute rollups of dropped raw day 4 survive; older ones expired')
+  t.same(await storedRollups(db, 'reading_rollups_hour'), expectedBuckets(hourKept, HOUR), 'hour rollups of days 2 and 4 survive; older ones expired')
   t.same(report.minuteExpired, [0, 1, 2].map((d) => pname(BASE + d * DAY)))
 
   // A chart over a range whose raw data is gone is answered from the finest rollup still there.

@@ -1,5 +1,6 @@
 import type { Reading } from '@labclimate/contract'
 import t from 'tap'
+import { expectedBuckets, storedRollups } from '../../../test/support/rollups.ts'
 import { createTestDatabase } from '../../../test/support/mysql.ts'
 import { createLab, findExistingLabIds, HOUR_MS, MINUTE_MS, readingSeries, storeReadings, windowTotals } from '../src/index.ts'
 
@@ -17,28 +18,6 @@ function dayOfReadings (labId: number, seed: number): Reading[] {
   }))
 }
 
-interface Expected { count: number, tSum: number, tMin: number, tMax: number, hSum: number, hMin: number, hMax: number }
-// Computed from the inputs alone, not from anything the store returns.
-function expectedBuckets (readings: Reading[], bucketMs: number): Map<string, Expected> {
-  const out = new Map<string, Expected>()
-  for (const r of readings) {
-    const key = `${r.labId}:${Math.floor(r.recordedAtMs / bucketMs) * bucketMs}`
-    const e = out.get(key) ?? { count: 0, tSum: 0, tMin: Infinity, tMax: -Infinity, hSum: 0, hMin: Infinity, hMax: -Infinity }
-    e.count++; e.tSum += r.temperatureMilliC; e.hSum += r.humidityMilliPct
-    e.tMin = Math.min(e.tMin, r.temperatureMilliC); e.tMax = Math.max(e.tMax, r.temperatureMilliC)
-    e.hMin = Math.min(e.hMin, r.humidityMilliPct); e.hMax = Math.max(e.hMax, r.humidityMilliPct)
-    out.set(key, e)
-  }
-  return out
-}
-
-async function rollupsOf (db: Awaited<ReturnType<typeof createTestDatabase>>['db'], table: 'reading_rollups_minute' | 'reading_rollups_hour'): Promise<Map<string, Expected>> {
-  const rows = await db.selectFrom(table).selectAll().execute()
-  return new Map(rows.map((r) => [`${r.lab_id}:${Number(r.bucket_start_ms)}`, {
-    count: Number(r.reading_count), tSum: Number(r.temperature_sum), tMin: r.temperature_min, tMax: r.temperature_max,
-    hSum: Number(r.humidity_sum), hMin: r.humidity_min, hMax: r.humidity_max
-  }]))
-}
 
 t.test('a day batch is stored once, with rollups equal to a recomputation from the input', async (t) => {
   const { db } = await createTestDatabase(t)
@@ -48,12 +27,12 @@ t.test('a day batch is stored once, with rollups equal to a recomputation from t
   t.same(first, { received: 5760, inserted: 5760 })
   const rawCount = await db.selectFrom('readings').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
   t.equal(Number(rawCount.n), 5760)
-  t.same(await rollupsOf(db, 'reading_rollups_minute'), expectedBuckets([...a, ...b], MINUTE_MS))
-  t.same(await rollupsOf(db, 'reading_rollups_hour'), expectedBuckets([...a, ...b], HOUR_MS))
+  t.same(await storedRollups(db, 'reading_rollups_minute'), expectedBuckets([...a, ...b], MINUTE_MS))
+  t.same(await storedRollups(db, 'reading_rollups_hour'), expectedBuckets([...a, ...b], HOUR_MS))
 
   const again = await storeReadings(db, [...b, ...a])
   t.same(again, { received: 5760, inserted: 0 }, 'a redelivery inserts nothing')
-  t.same(await rollupsOf(db, 'reading_rollups_hour'), expectedBuckets([...a, ...b], HOUR_MS), 'and counts nothing twice')
+  t.same(await storedRollups(db, 'reading_rollups_hour'), expectedBuckets([...a, ...b], HOUR_MS), 'and counts nothing twice')
 })
 
 t.test('the first write of a (lab, time) wins; repeats inside one batch are dropped', async (t) => {
@@ -72,8 +51,8 @@ t.test('readings spread far apart in one batch update only their own buckets', a
   const { db } = await createTestDatabase(t)
   const readings: Reading[] = [0, 3, 50, 51].map((h, i) => ({ labId: 4, recordedAtMs: DAY_START + h * HOUR_MS + i * 1000, temperatureMilliC: 20000 + i, humidityMilliPct: 50000 }))
   await storeReadings(db, readings)
-  t.same(await rollupsOf(db, 'reading_rollups_minute'), expectedBuckets(readings, MINUTE_MS))
-  t.same(await rollupsOf(db, 'reading_rollups_hour'), expectedBuckets(readings, HOUR_MS))
+  t.same(await storedRollups(db, 'reading_rollups_minute'), expectedBuckets(readings, MINUTE_MS))
+  t.same(await storedRollups(db, 'reading_rollups_hour'), expectedBuckets(readings, HOUR_MS))
 })
 
 t.test('window totals are exact over a window that does not start on an hour', async (t) => {
