@@ -29,7 +29,7 @@ declare module 'fastify' {
   }
 }
 
-export type AppOptions = Pick<ApiConfig, 'databaseUrl' | 'dbPoolSize' | 'sqs' | 'ingestLingerMs' | 'authCacheSeconds' | 'rateLimitPerMinute'> & Partial<Pick<ApiConfig, 'retention'>> & {
+export type AppOptions = Pick<ApiConfig, 'databaseUrl' | 'dbPoolSize' | 'sqs' | 'ingestLingerMs' | 'authCacheSeconds' | 'rateLimitPerMinute'> & Partial<Pick<ApiConfig, 'retention' | 'allLabsCacheMs'>> & {
   now?: () => number
   /** Business metrics (CloudWatch EMF in production); none by default. */
   metrics?: Metrics
@@ -101,5 +101,5 @@ export default async function app (fastify: FastifyInstance, options: AppOptions
   await fastify.register(ingestRoutes)
   await fastify.register(labRoutes)
   await fastify.register(keyRoutes)
-  await fastify.register(queryRoutes, options.retention === undefined ? {} : { retention: options.retention })
+  await fastify.register(queryRoutes, { ...(options.retention === undefined ? {} : { retention: options.retention }), ...(options.allLabsCacheMs === undefined ? {} : { allLabsCacheMs: options.allLabsCacheMs }) })
 }

@@ -15,6 +15,8 @@ export interface ApiConfig {
   rateLimitPerMinute: number
   /** A request whose body has not arrived by then is answered 408 (slow-body protection). */
   requestTimeoutMs: number
+  /** `GET /labs` serves one shared answer recomputed at most this often (0: computed per request). */
+  allLabsCacheMs: number
   /** What the maintenance job keeps (same variables, same defaults): series fall back to rollups past it. */
   retention: { rawDays: number, minuteDays: number }
   /** Write business metrics to stdout as CloudWatch Embedded Metric Format. */
@@ -34,6 +36,7 @@ export function loadApiConfig (env: Env): ApiConfig {
     ingestLingerMs: read.int('INGEST_LINGER_MS', { default: 5, min: 0, max: 1000 }),
     authCacheSeconds: read.int('AUTH_CACHE_SECONDS', { default: 30, min: 0, max: 3600 }),
     rateLimitPerMinute: read.int('RATE_LIMIT_PER_MINUTE', { default: 600, min: 1, max: 1_000_000 }),
+    allLabsCacheMs: read.int('ALL_LABS_CACHE_MS', { default: 1000, min: 0, max: 60_000 }),
     requestTimeoutMs: read.int('REQUEST_TIMEOUT_MS', { default: 30_000, min: 1000, max: 600_000 }),
     retention: {
       rawDays: read.int('RETENTION_RAW_DAYS', { default: 35, min: 22, max: 3650 }),

@@ -6,8 +6,45 @@ import { describeValue, type Parsed } from './units.ts'
 const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(?:([Zz])|([+-])(\d{2}):?(\d{2}))$/
 const EPOCH_MS_TEXT = /^\d{1,15}$/
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+/** The digit at `i` as a number, or -1 (a lone `charCodeAt` check: no regex, no substrings). */
+function digit (text: string, i: number): number {
+  const c = text.charCodeAt(i) - 48
+  return c >= 0 && c <= 9 ? c : -1
+}
+
+/**
+ * The form devices send nearly always, `2026-11-25T23:00:00Z` or `2026-11-25T23:00:00.123Z`, read character by
+ * character (the regex and Date round trip were 12% of a day-batch upload's CPU). undefined: not this form
+ * (the general parser decides), or this form with an impossible date or time (refused by both).
+ */
+function parseZuluFast (text: string): number | undefined {
+  const n = text.length
+  if ((n !== 20 && n !== 24) || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(10) !== 84 ||
+    text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58 || text.charCodeAt(n - 1) !== 90) return undefined
+  if (n === 24 && text.charCodeAt(19) !== 46) return undefined
+  const at = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22]
+  const d: number[] = []
+  for (let i = 0; i < (n === 24 ? 17 : 14); i++) {
+    const v = digit(text, at[i] as number)
+    if (v < 0) return undefined
+    d.push(v)
+  }
+  const v = (i: number, k: number): number => { let x = 0; for (let j = i; j < i + k; j++) x = x * 10 + (d[j] as number); return x }
+  const year = v(0, 4); const month = v(4, 2); const day = v(6, 2)
+  const hour = v(8, 2); const minute = v(10, 2); const second = v(12, 2)
+  const ms = n === 24 ? v(14, 3) : 0
+  if (year < 1000 || month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59 || day < 1) return undefined
+  const leap = month === 2 && (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0))
+  if (day > (DAYS_IN_MONTH[month - 1] as number) + (leap ? 1 : 0)) return undefined
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms)
+}
+
 /** Parses ISO 8601 with a zone to UTC epoch milliseconds (digits past the millisecond are dropped). */
 export function parseIsoTimestamp (text: string): number | undefined {
+  const fast = parseZuluFast(text)
+  if (fast !== undefined) return fast
   const m = ISO_8601.exec(text.trim())
   if (m === null) return undefined
   const [, y, mo, d, h, mi, s = '0', frac = '', zulu, sign, oh = '0', om = '0'] = m

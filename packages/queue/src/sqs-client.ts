@@ -17,6 +17,9 @@ export function createSqsClient ({ region, endpoint, credentials, requestTimeout
     ...(credentials === undefined ? {} : { credentials }),
     // Fail fast: an API request waits on this before it can answer 202 or 503.
     maxAttempts: 3,
+    // No MD5 of every message body, sent and received (~256 KB each): HTTPS already protects the bytes in
+    // transit, and a corrupt body fails decodeMessage and goes to the DLQ. It was 3% of the API's CPU per upload.
+    md5: false,
     requestHandler: { connectionTimeout: 2_000, requestTimeout: requestTimeoutMs, throwOnRequestTimeout: true }
   })
 }

@@ -140,6 +140,78 @@ async function upsertRollups (trx: Transaction<Database>, table: RollupTableName
     .execute()
 }
 
+/** One rollup row's worth of sums, in thousandths. */
+interface BucketTotals { labId: number, bucketStartMs: number, count: number, tSum: number, tMin: number, tMax: number, hSum: number, hMin: number, hMax: number }
+
+/** Sums per (lab, bucket) of readings sorted by (lab, time). */
+export function bucketTotals (rows: readonly Reading[], bucketMs: number): BucketTotals[] {
+  const out: BucketTotals[] = []
+  let b: BucketTotals | undefined
+  for (const r of rows) {
+    const start = r.recordedAtMs - (r.recordedAtMs % bucketMs)
+    if (b === undefined || b.labId !== r.labId || b.bucketStartMs !== start) {
+      b = { labId: r.labId, bucketStartMs: start, count: 0, tSum: 0, tMin: r.temperatureMilliC, tMax: r.temperatureMilliC, hSum: 0, hMin: r.humidityMilliPct, hMax: r.humidityMilliPct }
+      out.push(b)
+    }
+    b.count++
+    b.tSum += r.temperatureMilliC; b.hSum += r.humidityMilliPct
+    if (r.temperatureMilliC < b.tMin) b.tMin = r.temperatureMilliC
+    if (r.temperatureMilliC > b.tMax) b.tMax = r.temperatureMilliC
+    if (r.humidityMilliPct < b.hMin) b.hMin = r.humidityMilliPct
+    if (r.humidityMilliPct > b.hMax) b.hMax = r.humidityMilliPct
+  }
+  return out
+}
+
+/** Merges sorted finer buckets into coarser ones (minute sums into hour sums). */
+function mergeBuckets (fine: readonly BucketTotals[], bucketMs: number): BucketTotals[] {
+  const out: BucketTotals[] = []
+  let b: BucketTotals | undefined
+  for (const f of fine) {
+    const start = f.bucketStartMs - (f.bucketStartMs % bucketMs)
+    if (b === undefined || b.labId !== f.labId || b.bucketStartMs !== start) {
+      b = { ...f, bucketStartMs: start }
+      out.push(b)
+      continue
+    }
+    b.count += f.count; b.tSum += f.tSum; b.hSum += f.hSum
+    b.tMin = Math.min(b.tMin, f.tMin); b.tMax = Math.max(b.tMax, f.tMax)
+    b.hMin = Math.min(b.hMin, f.hMin); b.hMax = Math.max(b.hMax, f.hMax)
+  }
+  return out
+}
+
+/** Adds sums of readings that were just inserted (and so never counted) to the rollup rows. */
+async function addToRollups (trx: Transaction<Database>, table: RollupTableName, buckets: readonly BucketTotals[]): Promise<void> {
+  const values = buckets.map((b) => {
+    const v = [b.labId, b.bucketStartMs, b.count, b.tSum, b.tMin, b.tMax, b.hSum, b.hMin, b.hMax]
+    if (!v.every(Number.isSafeInteger)) throw new TypeError('a rollup value is not a safe integer')
+    return `(${v.join(',')})`
+  }).join(',')
+  await sql`INSERT INTO ${sql.table(table)} (${sql.raw(ROLLUP_COLUMNS.join(', '))}) VALUES ${sql.raw(values)}
+    ON DUPLICATE KEY UPDATE
+      reading_count = reading_count + VALUES(reading_count),
+      temperature_sum = temperature_sum + VALUES(temperature_sum),
+      temperature_min = LEAST(temperature_min, VALUES(temperature_min)),
+      temperature_max = GREATEST(temperature_max, VALUES(temperature_max)),
+      humidity_sum = humidity_sum + VALUES(humidity_sum),
+      humidity_min = LEAST(humidity_min, VALUES(humidity_min)),
+      humidity_max = GREATEST(humidity_max, VALUES(humidity_max))`.execute(trx)
+}
+
+/** `(lab,time,t,h),(…)` for a multi-row INSERT; refuses anything but safe integers, so the text cannot carry SQL. */
+export function integerTuples (rows: readonly Reading[]): string {
+  let out = ''
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i] as Reading
+    if (!Number.isSafeInteger(r.labId) || !Number.isSafeInteger(r.recordedAtMs) || !Number.isSafeInteger(r.temperatureMilliC) || !Number.isSafeInteger(r.humidityMilliPct)) {
+      throw new TypeError(`reading ${i} has a value that is not a safe integer`)
+    }
+    out += `${i === 0 ? '' : ','}(${r.labId},${r.recordedAtMs},${r.temperatureMilliC},${r.humidityMilliPct})`
+  }
+  return out
+}
+
 function chunks<T> (items: readonly T[], size: number): T[][] {
   const out: T[][] = []
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
@@ -160,20 +232,25 @@ export async function storeReadings (db: Kysely<Database>, readings: readonly Re
   return await retryOnLockConflict(async () => await db.transaction().execute(async (trx) => {
     let inserted = 0
     for (const chunk of chunks(rows, INSERT_CHUNK)) {
-      const result = await trx.insertInto('readings')
-        .values(chunk.map((r) => ({
-          lab_id: r.labId,
-          recorded_at_ms: r.recordedAtMs,
-          temperature_milli_c: r.temperatureMilliC,
-          humidity_milli_pct: r.humidityMilliPct
-        })))
-        // A no-op update: the stored reading stays as first written, and affectedRows counts only new rows.
-        .onDuplicateKeyUpdate({ lab_id: sql.ref('lab_id') })
-        .executeTakeFirst()
-      inserted += Number(result.numInsertedOrUpdatedRows ?? 0n)
+      // A no-op update: the stored reading stays as first written, and affectedRows counts only new rows.
+      // The VALUES list is written out as integer literals (checked by integerTuples): building 8,000
+      // bound parameters per statement through the query builder was 40% of the worker's CPU.
+      const result = await sql`INSERT INTO readings (lab_id, recorded_at_ms, temperature_milli_c, humidity_milli_pct) VALUES ${sql.raw(integerTuples(chunk))} ON DUPLICATE KEY UPDATE lab_id = lab_id`.execute(trx)
+      inserted += Number(result.numAffectedRows ?? 0n)
     }
-    for (const part of chunks(minuteRanges, RANGE_CHUNK)) await recomputeMinuteRollups(trx, part)
-    for (const part of chunks(hourRanges, RANGE_CHUNK)) await recomputeHourRollups(trx, part)
+    if (inserted === rows.length) {
+      // Every reading was new (the usual case): add this batch's own minute and hour sums to the rollups
+      // in the same transaction. Exact, because each of these rows is counted exactly once, here. Reading
+      // the rows back to recompute was the largest cost of a batch (after the inserts themselves).
+      const minutes = bucketTotals(rows, MINUTE_MS)
+      for (const chunk of chunks(minutes, INSERT_CHUNK)) await addToRollups(trx, 'reading_rollups_minute', chunk)
+      for (const chunk of chunks(mergeBuckets(minutes, HOUR_MS), INSERT_CHUNK)) await addToRollups(trx, 'reading_rollups_hour', chunk)
+    } else {
+      // Some were stored before (a redelivery, a repeated upload): recompute from what is stored, so nothing
+      // is counted twice.
+      for (const part of chunks(minuteRanges, RANGE_CHUNK)) await recomputeMinuteRollups(trx, part)
+      for (const part of chunks(hourRanges, RANGE_CHUNK)) await recomputeHourRollups(trx, part)
+    }
     return { received: rows.length, inserted }
   }))
 }

@@ -1,0 +1,141 @@
+// Shared pieces of the benchmark: processes, an SQS request counter, percentiles, the machine line.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer, request as httpRequest, type Server } from 'node:http'
+import { cpus, totalmem } from 'node:os'
+import { fileURLToPath } from 'node:url'
+
+export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url))
+
+export interface Proc {
+  child: ChildProcess
+  output: () => string
+  stop: () => Promise<number | string | null>
+}
+
+/** Starts `entry` on this Node (the pinned 24) with `nodeArgs` (e.g. --cpu-prof) and only the given environment. */
+export function startProcess (entry: string, env: Record<string, string>, nodeArgs: string[] = []): Proc {
+  const child = spawn(process.execPath, [...nodeArgs, entry], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  const keep = (chunk: Buffer): void => { output = (output + chunk.toString()).slice(-20_000) }
+  child.stdout?.on('data', keep)
+  child.stderr?.on('data', keep)
+  const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)))
+  return {
+    child,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
+      const code = await exited
+      clearTimeout(timer)
+      return code
+    }
+  }
+}
+
+export async function waitFor<T> (what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, intervalMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== undefined && value !== false) return value
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await sleep(intervalMs)
+  }
+}
+
+export const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
+
+export interface SqsCounts { send: number, receive: number, delete: number, other: number, byAction: Record<string, number> }
+
+/**
+ * An HTTP proxy in front of the SQS server that counts requests by action (the AWS JSON protocol
+ * names it in `x-amz-target`, the query protocol in `Action=`). Every process talks to SQS through it.
+ */
+export async function startSqsCounter (target: { host: string, port: number }, depth: () => unknown = () => null): Promise<{ port: number, counts: () => SqsCounts, reset: () => void, close: () => Promise<void> }> {
+  let byAction: Record<string, number> = {}
+  const counts = (): SqsCounts => {
+    const n = (a: string): number => byAction[a] ?? 0
+    const send = n('SendMessage') + n('SendMessageBatch')
+    const receive = n('ReceiveMessage')
+    const del = n('DeleteMessage') + n('DeleteMessageBatch')
+    const total = Object.values(byAction).reduce((a, b) => a + b, 0)
+    return { send, receive, delete: del, other: total - send - receive - del, byAction: { ...byAction } }
+  }
+  const server: Server = createServer((req, res) => {
+    if (req.url?.startsWith('/__bench/') === true) {
+      if (req.url === '/__bench/reset') byAction = {}
+      const answer = req.url === '/__bench/depth' ? depth() : req.url === '/__bench/counts' ? counts() : { ok: true }
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify(answer))
+      req.resume()
+      return
+    }
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      const body = Buffer.concat(chunks)
+      const amzTarget = req.headers["x-amz-target"]
+      const action = typeof amzTarget === "string" ? amzTarget.split('.').pop() ?? 'unknown' : (/Action=(\w+)/.exec(body.toString('latin1', 0, 200))?.[1] ?? 'unknown')
+      byAction[action] = (byAction[action] ?? 0) + 1
+      const upstream = httpRequest({ host: target.host, port: target.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers)
+        up.pipe(res)
+      })
+      upstream.on('error', () => { res.writeHead(502); res.end() })
+      upstream.end(body)
+    })
+  })
+  server.keepAliveTimeout = 65_000
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  return {
+    port: typeof address === 'object' && address !== null ? address.port : 0,
+    counts,
+    reset: () => { byAction = {} },
+    close: async () => { server.closeAllConnections(); await new Promise<void>((resolve) => server.close(() => resolve())) }
+  }
+}
+
+export function percentile (sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p / 100 * sorted.length) - 1))
+  return sorted[i] as number
+}
+
+export function summarize (values: readonly number[]): { n: number, p50: number, p90: number, p99: number, max: number, mean: number } {
+  const s = values.slice().sort((a, b) => a - b)
+  const mean = s.reduce((a, b) => a + b, 0) / Math.max(1, s.length)
+  return { n: s.length, p50: round(percentile(s, 50)), p90: round(percentile(s, 90)), p99: round(percentile(s, 99)), max: round(s[s.length - 1] ?? NaN), mean: round(mean) }
+}
+
+export const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits
+
+export function machine (mariadbVersion: string): { cores: number, cpu: string, memoryGiB: number, node: string, mariadb: string, platform: string } {
+  const list = cpus()
+  return { cores: list.length, cpu: list[0]?.model ?? 'unknown', memoryGiB: round(totalmem() / 2 ** 30, 1), node: process.version, mariadb: mariadbVersion, platform: `${process.platform}-${process.arch}` }
+}
+
+export async function freePortNumber (): Promise<number> {
+  const { createServer: createNetServer } = await import('node:net')
+  return await new Promise((resolve, reject) => {
+    const server = createNetServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0))
+    })
+  })
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
+export async function cpuSeconds (pid: number | undefined): Promise<number> {
+  if (pid === undefined) return NaN
+  try {
+    const { readFile } = await import('node:fs/promises')
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN
+  }
+}

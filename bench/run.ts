@@ -1,0 +1,454 @@
+// `pnpm bench`: the six figures of the performance issue, each against a baseline measured in the same run.
+//   node bench/run.ts [--smoke] [--out DIR] [--only 1,2,3,4,5,6] [--profile DIR]
+// --smoke   tiny sizes (under a minute): proves the harness works, the figures mean nothing
+// --out     where the JSON results go (default bench/results; smoke: <tmpdir>/labclimate-bench-smoke)
+// --profile starts the API and worker processes with --cpu-prof, profiles written to DIR
+// Needs MariaDB at TEST_DATABASE_URL (default mysql://labclimate:labclimate@127.0.0.1:3306/labclimate);
+// creates and drops labclimate_bench_* databases. SQS is an in-process fauxqs server behind a counting proxy.
+import { randomBytes } from 'node:crypto'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { GetQueueUrlCommand } from '@aws-sdk/client-sqs'
+import { readEnv } from '@labclimate/config'
+import { createSqsClient } from '@labclimate/queue'
+import { connectDatabase, createApiKey, migrateToLatest, windowTotals, type Database } from '@labclimate/store'
+import autocannon from 'autocannon'
+import { sql, type Kysely } from 'kysely'
+import { createConnection, type Connection } from 'mysql2/promise'
+import { freePortNumber, machine, REPO_ROOT, round, sleep, startProcess, summarize, waitFor, cpuSeconds, type Proc, type SqsCounts } from './lib.ts'
+
+const { values: args } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    only: { type: 'string' },
+    profile: { type: 'string' }
+  }
+})
+const SMOKE = args.smoke === true
+const OUT = resolve(args.out ?? (SMOKE ? join(tmpdir(), 'labclimate-bench-smoke') : join(REPO_ROOT, 'bench/results')))
+const ONLY = new Set((args.only ?? '1,2,3,4,5,6').split(',').map(Number))
+const PROFILE_ARGS = args.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(args.profile)}`]
+const env = readEnv(process.env)
+const SERVER_URL = env.url('TEST_DATABASE_URL', ['mysql']) ?? 'mysql://labclimate:labclimate@127.0.0.1:3306/labclimate'
+env.done()
+
+const S = SMOKE
+  ? { dayBatches: 12, ingestConnections: 4, liveSeconds: 2, liveConnections: 100, fleetLabs: 300, sampleLabs: 5, allLabsRequests: 20, perLabRequests: 40, directQueries: 2, freshnessSeconds: 3, freshnessLabs: 4 }
+  : { dayBatches: 240, ingestConnections: 8, liveSeconds: 8, liveConnections: 100, fleetLabs: 46_000, sampleLabs: 50, allLabsRequests: 200, perLabRequests: 300, directQueries: 3, freshnessSeconds: 15, freshnessLabs: 10 }
+
+const PER_DAY = 2880
+const DAY_MS = 86_400_000
+const HOUR_MS = 3_600_000
+const MINUTE_MS = 60_000
+const started = Date.now()
+const log = (message: string): void => { process.stderr.write(`[bench +${((Date.now() - started) / 1000).toFixed(1)}s] ${message}\n`) }
+
+interface Figure {
+  id: number
+  name: string
+  value: number
+  unit: string
+  baseline: number | null
+  baselineName: string | null
+  ratio: number | null
+  target: string
+  met: boolean
+  details: Record<string, unknown>
+}
+const figures: Figure[] = []
+
+// ---------------------------------------------------------------- infrastructure
+async function scratchDatabase (admin: Connection): Promise<{ url: string, name: string, db: Kysely<Database> }> {
+  const name = `labclimate_bench_${randomBytes(4).toString('hex')}`
+  await admin.query(`CREATE DATABASE \`${name}\``)
+  const url = new URL(SERVER_URL); url.pathname = `/${name}`
+  const db = connectDatabase({ url: url.toString(), poolSize: 4 })
+  await migrateToLatest(db)
+  return { url: url.toString(), name, db }
+}
+
+const admin = await createConnection(SERVER_URL)
+const [versionRows] = await admin.query('SELECT VERSION() AS v') as unknown as [Array<{ v: string }>]
+const MACHINE = machine(versionRows[0]?.v ?? 'unknown')
+const dropLater: string[] = []
+const procs: Proc[] = []
+
+const sqsProc = startProcess('bench/sqs-server.ts', {})
+const sqsPort = await waitFor('SQS server', () => { const m = /\{"port":(\d+)/.exec(sqsProc.output()); return m === null ? undefined : Number(m[1]) }, 30_000)
+const SQS_ENDPOINT = `http://127.0.0.1:${sqsPort}`
+const benchGet = async <T>(path: string): Promise<T> => await (await fetch(`${SQS_ENDPOINT}/__bench/${path}`, { method: path === 'reset' ? 'POST' : 'GET' })).json() as T
+const counter = { reset: async () => { await benchGet('reset') }, counts: async () => await benchGet<SqsCounts>('counts') }
+const sqsClient = createSqsClient({ region: 'us-east-1', endpoint: SQS_ENDPOINT, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
+const QUEUE_URL = (await sqsClient.send(new GetQueueUrlCommand({ QueueName: 'readings' }))).QueueUrl as string
+sqsClient.destroy()
+const depth = async (): Promise<{ ready: number, inflight: number, total: number }> => await benchGet('depth')
+
+function appEnv (databaseUrl: string): Record<string, string> {
+  return { DATABASE_URL: databaseUrl, SQS_QUEUE_URL: QUEUE_URL, SQS_ENDPOINT, AWS_REGION: 'us-east-1', LOG_LEVEL: 'warn' }
+}
+
+async function startApi (databaseUrl: string, extra: Record<string, string> = {}): Promise<{ proc: Proc, base: string }> {
+  const port = await freePortNumber()
+  const proc = startProcess('apps/api/src/server.ts', { ...appEnv(databaseUrl), PORT: String(port), HOST: '127.0.0.1', RATE_LIMIT_PER_MINUTE: '1000000', ...extra }, PROFILE_ARGS)
+  procs.push(proc)
+  const base = `http://127.0.0.1:${port}`
+  await waitFor('API ready', async () => (await fetch(`${base}/health/live`).catch(() => undefined))?.ok, 30_000)
+    .catch((error: unknown) => { throw new Error(`${String(error)}; API said:\n${proc.output()}`) })
+  return { proc, base }
+}
+
+async function startBare (): Promise<{ proc: Proc, base: string }> {
+  const port = await freePortNumber()
+  const proc = startProcess('bench/bare-server.ts', { PORT: String(port) })
+  procs.push(proc)
+  await waitFor('bare server', () => proc.output().includes('listening'), 30_000)
+  return { proc, base: `http://127.0.0.1:${port}` }
+}
+
+function startWorker (databaseUrl: string): Proc {
+  const proc = startProcess('apps/worker/src/main.ts', { ...appEnv(databaseUrl), MIGRATE_ON_START: 'false', WORKER_CONSUMERS: '2', SQS_WAIT_TIME_SECONDS: '1' }, PROFILE_ARGS)
+  procs.push(proc)
+  return proc
+}
+
+async function stopProc (proc: Proc): Promise<void> {
+  await proc.stop()
+  procs.splice(procs.indexOf(proc), 1)
+}
+
+// ---------------------------------------------------------------- data
+interface Row { labId: number, ms: number, t: number, h: number }
+function labDay (labId: number, dayStartMs: number): Row[] {
+  return Array.from({ length: PER_DAY }, (_, i) => ({ labId, ms: dayStartMs + i * 30_000, t: 20_000 + ((i * 7 + labId) % 100) * 50, h: 40_000 + ((i * 11 + labId) % 200) * 100 }))
+}
+/** A device's day as it uploads it to /labs/upload: ~96 bytes a reading, ~280 KB a day. */
+function dayBody (rows: readonly Row[]): Buffer {
+  return Buffer.from('[' + rows.map((r) => `{"lab_id":${r.labId},"timestamp":"${new Date(r.ms).toISOString()}","temperature":"${(r.t / 1000).toFixed(2)}°C","humidity":"${(r.h / 1000).toFixed(1)}%"}`).join(',') + ']')
+}
+
+async function createLabsAndKeys (db: Kysely<Database>, ids: readonly number[]): Promise<Map<number, string>> {
+  const nowMs = Date.now()
+  await db.insertInto('labs').values(ids.map((id) => ({ id, name: `Lab ${id}`, address: 'bench', created_at_ms: nowMs }))).execute()
+  const keys = new Map<number, string>()
+  for (const id of ids) keys.set(id, (await createApiKey(db, { role: 'device', labId: id, label: `bench ${id}`, nowMs })).key)
+  return keys
+}
+
+/** An autocannon run; `seconds` is wall time measured here (autocannon's own duration is whole seconds). */
+async function cannon (opts: autocannon.Options): Promise<autocannon.Result & { seconds: number }> {
+  const t = performance.now()
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    autocannon(opts, (error, r) => { if (error !== null && error !== undefined) reject(error); else resolve(r) })
+  })
+  return { ...result, seconds: (performance.now() - t) / 1000 }
+}
+
+function record (f: Omit<Figure, 'ratio'> & { ratio?: number | null }): void {
+  const ratio = f.ratio !== undefined ? f.ratio : (f.baseline === null || f.baseline === 0 ? null : round(f.value / f.baseline, 3))
+  figures.push({ ...f, ratio })
+  log(`figure ${f.id}: ${f.name} = ${f.value} ${f.unit}${ratio === null ? '' : ` (ratio ${ratio})`}`)
+}
+
+// ---------------------------------------------------------------- figures 1, 3, 5, 2, 6 (one database)
+async function ingestPipeline (): Promise<void> {
+  const main = await scratchDatabase(admin)
+  dropLater.push(main.name)
+  const todayStart = Math.floor(Date.now() / DAY_MS) * DAY_MS
+  const pairs: Array<{ labId: number, day: number }> = []
+  for (let i = 0; i < S.dayBatches; i++) pairs.push({ labId: 1 + Math.floor(i / 6), day: 1 + (i % 6) })
+  const labIds = [...new Set(pairs.map((p) => p.labId))]
+  const keys = await createLabsAndKeys(main.db, labIds)
+  const readKey = (await createApiKey(main.db, { role: 'read', label: 'bench read', nowMs: Date.now() })).key
+  log(`building ${pairs.length} day bodies`)
+  const bodies = pairs.map((p) => ({ labId: p.labId, rows: labDay(p.labId, todayStart - p.day * DAY_MS) }))
+  const payloads = bodies.map((b) => dayBody(b.rows))
+  const avgBytes = Math.round(payloads.reduce((a, b) => a + b.length, 0) / payloads.length)
+
+  const bare = await startBare()
+  const api = await startApi(main.url)
+  const cycle = (path: (i: number) => string, headers: (i: number) => Record<string, string>, body: (i: number) => Buffer): autocannon.Request[] => {
+    let next = 0
+    return [{
+      method: 'POST',
+      setupRequest: (req) => {
+        const i = next++ % payloads.length
+        return { ...req, path: path(i), headers: { 'content-type': 'application/json', ...headers(i) }, body: body(i) }
+      }
+    }]
+  }
+
+  if (ONLY.has(1) || ONLY.has(3) || ONLY.has(5)) {
+    // warm both processes (JIT) with a few requests that are not counted
+    await cannon({ url: bare.base, amount: 6, connections: 2, requests: cycle(() => '/ingest', () => ({}), (i) => payloads[i] as Buffer) })
+    log('figure 1: day batches, bare Fastify parse-only baseline')
+    const base1 = await cannon({ url: bare.base, amount: pairs.length, connections: S.ingestConnections, timeout: 30, requests: cycle(() => '/ingest', () => ({}), (i) => payloads[i] as Buffer) })
+    await counter.reset()
+    log('figure 1: day batches through the API (202 after SQS acked)')
+    const cpu1 = await cpuSeconds(api.proc.child.pid)
+    const sqsCpu1 = await cpuSeconds(sqsProc.child.pid)
+    const api1 = await cannon({ url: api.base, amount: pairs.length, connections: S.ingestConnections, timeout: 30, requests: cycle(() => '/labs/upload', (i) => ({ authorization: `Bearer ${keys.get(bodies[i]?.labId as number) as string}` }), (i) => payloads[i] as Buffer) })
+    const ok = api1['2xx']
+    const apiCpu = (await cpuSeconds(api.proc.child.pid)) - cpu1
+    const sqsCpu = (await cpuSeconds(sqsProc.child.pid)) - sqsCpu1
+    if (api1.non2xx > 0 || api1.errors > 0) log(`warning: ${api1.non2xx} non-2xx, ${api1.errors} errors from the API`)
+    const rps = (r: { '2xx': number, seconds: number }): number => r['2xx'] / r.seconds
+    const apiReadings = rps(api1) * PER_DAY
+    const bareReadings = rps(base1) * PER_DAY
+    record({
+      id: 1, name: 'Day-batch ingest (2,880 readings a request)', value: Math.round(apiReadings), unit: 'readings/s', baseline: Math.round(bareReadings), baselineName: 'bare Fastify: parse body, 202',
+      target: 'ratio >= 0.70', met: apiReadings / bareReadings >= 0.7,
+      details: { requests: api1.requests.total, accepted202: ok, non2xx: api1.non2xx, errors: api1.errors, bodyBytes: avgBytes, connections: S.ingestConnections, apiSeconds: round(api1.seconds), baselineSeconds: round(base1.seconds), apiLatencyMs: { p50: api1.latency.p50, p99: api1.latency.p99 }, baselineLatencyMs: { p50: base1.latency.p50, p99: base1.latency.p99 }, baselineRequestsPerSecond: round(rps(base1)), apiRequestsPerSecond: round(rps(api1)), apiCpuSeconds: round(apiCpu), readingsPerApiCpuSecond: Math.round(ok * PER_DAY / apiCpu), fakeSqsCpuSeconds: round(sqsCpu), note: 'the fake SQS (fauxqs) runs on the same 2 cores; in AWS it does not' }
+    })
+    const sentCounts = await counter.counts()
+    const queued = (await depth()).total
+    const readingsQueued = ok * PER_DAY
+
+    // ---- figure 3: the worker drains what the API queued
+    log(`figure 3: worker drains ${queued} messages (${readingsQueued} readings)`)
+    const worker = startWorker(main.url)
+    const wcpu0 = await cpuSeconds(worker.child.pid)
+    await waitFor('worker takes messages', async () => { const d = await depth(); return d.inflight > 0 || d.total < queued }, 60_000, 5)
+    const t0 = performance.now()
+    await waitFor('queue drained', async () => (await depth()).total === 0, 300_000, 10)
+    const drainSeconds = (performance.now() - t0) / 1000
+    const workerCpu = (await cpuSeconds(worker.child.pid)) - wcpu0
+    await stopProc(worker)
+    const allCounts = await counter.counts()
+    const { rows } = await sql<{ n: number }>`SELECT COUNT(*) AS n FROM readings`.execute(main.db)
+    const stored = Number(rows[0]?.n)
+    const hourRows = Number((await sql<{ n: number }>`SELECT COUNT(*) AS n FROM reading_rollups_hour`.execute(main.db)).rows[0]?.n)
+    const workerRate = readingsQueued / drainSeconds
+
+    log('figure 3: baseline, bare multi-row INSERT of the same rows (same PK, no rollups)')
+    await sql.raw('CREATE TABLE readings_bare LIKE readings').execute(main.db)
+    const groups: Row[][] = []
+    for (let i = 0; i < ok && i < bodies.length; i += 10) groups.push(bodies.slice(i, i + 10).flatMap((b) => b.rows).sort((a, b) => a.labId - b.labId || a.ms - b.ms))
+    const conns = await Promise.all([0, 1].map(async () => await createConnection(main.url)))
+    const tb = performance.now()
+    let gi = 0
+    await Promise.all(conns.map(async (conn) => {
+      for (;;) {
+        const g = groups[gi++]
+        if (g === undefined) return
+        await conn.beginTransaction()
+        for (let i = 0; i < g.length; i += 2000) await conn.query('INSERT INTO readings_bare (lab_id, recorded_at_ms, temperature_milli_c, humidity_milli_pct) VALUES ?', [g.slice(i, i + 2000).map((r) => [r.labId, r.ms, r.t, r.h])])
+        await conn.commit()
+      }
+    }))
+    const bareSeconds = (performance.now() - tb) / 1000
+    await Promise.all(conns.map(async (c) => await c.end()))
+    const bareRate = groups.reduce((a, g) => a + g.length, 0) / bareSeconds
+    record({
+      id: 3, name: 'Worker drain into MariaDB (with rollups)', value: Math.round(workerRate), unit: 'readings/s', baseline: Math.round(bareRate), baselineName: 'bare multi-row INSERT, same PK, no rollups, 2 connections',
+      target: 'ratio >= 0.50 and >= 30,000 readings/s', met: workerRate / bareRate >= 0.5 && workerRate >= 30_000,
+      details: { messages: queued, readings: readingsQueued, stored, hourRollupRows: hourRows, drainSeconds: round(drainSeconds), workerCpuSeconds: round(workerCpu), readingsPerWorkerCpuSecond: Math.round(readingsQueued / workerCpu), baselineSeconds: round(bareSeconds), consumers: 2, sqsBatchSize: 10 }
+    })
+
+    // ---- figure 5: requests counted at the SQS server for this API -> queue -> worker run
+    const sqsRequests = allCounts.send + allCounts.receive + allCounts.delete
+    const perMillion = sqsRequests / readingsQueued * 1e6
+    record({
+      id: 5, name: 'Queue cost (send + receive + delete)', value: Math.round(perMillion), unit: 'SQS requests per million readings', baseline: 1e6 * 3, baselineName: 'naive: one message per reading (send, receive, delete)',
+      target: '<= 10,000', met: perMillion <= 10_000, ratio: round(perMillion / 3e6, 5),
+      details: { readings: readingsQueued, messages: queued, readingsPerMessage: round(readingsQueued / Math.max(1, queued)), sendCallsDuringIngest: sentCounts.send, counts: allCounts, note: 'receives include empty long polls while the worker waited; other = health checks, heartbeats' }
+    })
+  }
+
+  if (ONLY.has(2)) {
+    const labId = labIds[0] as number
+    const one = Buffer.from(JSON.stringify({ timestamp: new Date(Date.now() - 60_000).toISOString(), temperature: '21.5°C', humidity: '45%' }))
+    log('figure 2: Fastify hello world')
+    await cannon({ url: bare.base, duration: 1, connections: S.liveConnections })
+    const hello = await cannon({ url: bare.base, duration: S.liveSeconds, connections: S.liveConnections })
+    log('figure 2: one reading a request through the API')
+    const liveOpts = { url: `${api.base}/labs/${labId}/readings`, method: 'POST' as const, headers: { 'content-type': 'application/json', authorization: `Bearer ${keys.get(labId) as string}` }, body: one, connections: S.liveConnections }
+    await cannon({ ...liveOpts, duration: 1 })
+    const cpu2 = await cpuSeconds(api.proc.child.pid)
+    const live = await cannon({ ...liveOpts, duration: S.liveSeconds })
+    const liveCpu = (await cpuSeconds(api.proc.child.pid)) - cpu2
+    const liveRps = live['2xx'] / live.seconds
+    const helloRps = hello['2xx'] / hello.seconds
+    record({
+      id: 2, name: 'Live single readings', value: Math.round(liveRps), unit: 'requests/s', baseline: Math.round(helloRps), baselineName: 'Fastify hello world (GET), same connections',
+      target: 'ratio >= 0.50', met: liveRps / helloRps >= 0.5,
+      details: { connections: S.liveConnections, seconds: S.liveSeconds, apiCpuSeconds: round(liveCpu), requestsPerApiCpuSecond: Math.round(live['2xx'] / liveCpu), non2xx: live.non2xx, errors: live.errors, latencyMs: { p50: live.latency.p50, p90: live.latency.p90, p99: live.latency.p99, max: live.latency.max }, baselineLatencyMs: { p50: hello.latency.p50, p99: hello.latency.p99 } }
+    })
+  }
+
+  if (ONLY.has(6)) {
+    const worker = startWorker(main.url)
+    await waitFor('queue drained before freshness', async () => (await depth()).total === 0, 120_000, 20)
+    const freshIds = Array.from({ length: S.freshnessLabs }, (_, i) => 900_000 + i)
+    const freshKeys = await createLabsAndKeys(main.db, freshIds)
+    const read = { authorization: `Bearer ${readKey}` }
+    log(`figure 6: freshness, ${freshIds.length} labs posting one reading every 500 ms for ${S.freshnessSeconds} s`)
+    const latencies: number[] = []
+    const until = Date.now() + S.freshnessSeconds * 1000
+    let failures = 0
+    await Promise.all(freshIds.map(async (labId, k) => {
+      await sleep(k * 500 / freshIds.length)
+      let count = 0
+      while (Date.now() < until) {
+        const tick = Date.now()
+        const res = await fetch(`${api.base}/labs/${labId}/readings`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${freshKeys.get(labId) as string}` }, body: JSON.stringify({ timestamp: tick, temperature: 20 + (count % 10), humidity: 50 }) })
+        const accepted = performance.now()
+        await res.arrayBuffer()
+        if (res.status !== 202) { failures++; continue }
+        count++
+        for (;;) {
+          const lab = await (await fetch(`${api.base}/labs/${labId}`, { headers: read })).json() as { averages: { readings: number } | null }
+          if ((lab.averages?.readings ?? 0) >= count) break
+          if (performance.now() - accepted > 30_000) { failures++; break }
+          await sleep(10)
+        }
+        latencies.push(performance.now() - accepted)
+        await sleep(Math.max(0, 500 - (Date.now() - tick)))
+      }
+    }))
+    await stopProc(worker)
+    const s = summarize(latencies)
+    record({
+      id: 6, name: 'Freshness: 202 to visible in GET /labs/{id} averages', value: s.p99, unit: 'ms (p99)', baseline: null, baselineName: null,
+      target: 'p99 <= 2,000 ms', met: s.p99 <= 2000 && failures === 0,
+      details: { ...s, failures, readingsPerSecond: freshIds.length * 2, pollEveryMs: 10, workerLongPollSeconds: 1 }
+    })
+  }
+  await stopProc(api.proc)
+  await stopProc(bare.proc)
+  await main.db.destroy()
+}
+
+// ---------------------------------------------------------------- figure 4 (its own database)
+async function fleetAverages (): Promise<void> {
+  const fleet = await scratchDatabase(admin)
+  dropLater.push(fleet.name)
+  const conn = await createConnection(fleet.url)
+  const q = async (text: string): Promise<void> => { await conn.query(text) }
+  const L = S.fleetLabs
+  const SAMPLE = S.sampleLabs
+  const nowMs = Date.now()
+  const endMs = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS + MINUTE_MS
+  const startMs = endMs - DAY_MS
+  const firstHour = Math.ceil(startMs / HOUR_MS) * HOUR_MS
+  const lastHour = Math.floor(endMs / HOUR_MS) * HOUR_MS
+  const MARGIN = 2 * MINUTE_MS // the window moves while we measure
+  log(`figure 4: generating rollups for ${L} labs`)
+  const tg = performance.now()
+  await q('CREATE TABLE nums (n INT PRIMARY KEY)')
+  await q('INSERT INTO nums SELECT a.n + 10*b.n + 100*c.n + 1000*d.n + 10000*e.n FROM (SELECT 0 n UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) a, (SELECT 0 n UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) b, (SELECT 0 n UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) c, (SELECT 0 n UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) d, (SELECT 0 n UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) e')
+  await q(`INSERT INTO labs (id, name, address, created_at_ms) SELECT n + 1, CONCAT('Lab ', n + 1), 'bench', ${nowMs} FROM nums WHERE n < ${L}`)
+  const cols = '(lab_id, bucket_start_ms, reading_count, temperature_sum, temperature_min, temperature_max, humidity_sum, humidity_min, humidity_max)'
+  // a lab's values: 2 readings a minute, 120 an hour
+  const vals = (count: number): string => `${count}, ${count} * (20000 + (l.n % 50) * 100), 19500 + (l.n % 50) * 100, 20500 + (l.n % 50) * 100, ${count} * 45000, 44000, 46000`
+  const hour0 = Math.floor(startMs / HOUR_MS) * HOUR_MS - HOUR_MS
+  const hours = Math.ceil((endMs + HOUR_MS - hour0) / HOUR_MS)
+  await q(`INSERT INTO reading_rollups_hour ${cols} SELECT l.n + 1, ${hour0} + h.n * ${HOUR_MS}, ${vals(120)} FROM nums l JOIN nums h ON h.n < ${hours} WHERE l.n < ${L}`)
+  // minute rollups: every minute of the day for the sample labs, the two partial-hour edges (± margin) for the others
+  const minute0 = startMs - MARGIN
+  const minutes = (endMs + MARGIN - minute0) / MINUTE_MS
+  const edge = (at: number): boolean => (at >= startMs - MARGIN && at < firstHour + MARGIN) || (at >= lastHour - MARGIN && at < endMs + MARGIN)
+  const edgeOffsets = Array.from({ length: minutes }, (_, i) => i).filter((i) => edge(minute0 + i * MINUTE_MS))
+  await q(`INSERT INTO reading_rollups_minute ${cols} SELECT l.n + 1, ${minute0} + m.n * ${MINUTE_MS}, ${vals(2)} FROM nums l JOIN nums m ON m.n < ${minutes} WHERE l.n < ${SAMPLE}`)
+  await q(`CREATE TABLE edge_minutes (n INT PRIMARY KEY)`)
+  await conn.query('INSERT INTO edge_minutes (n) VALUES ?', [edgeOffsets.map((n) => [n])])
+  await q(`INSERT INTO reading_rollups_minute ${cols} SELECT l.n + 1, ${minute0} + m.n * ${MINUTE_MS}, ${vals(2)} FROM nums l JOIN edge_minutes m WHERE l.n >= ${SAMPLE} AND l.n < ${L}`)
+  // raw readings at 1x for the sample labs: one every 30 s over the window
+  await q(`INSERT INTO readings SELECT l.n + 1, ${startMs} + m.n * 30000, 20000 + (l.n % 50) * 100, 45000 FROM nums l JOIN nums m ON m.n < ${PER_DAY} WHERE l.n < ${SAMPLE}`)
+  for (const t of ['readings', 'reading_rollups_minute', 'reading_rollups_hour']) await q(`ANALYZE TABLE ${t}`)
+  const count = async (t: string): Promise<number> => { const [r] = await conn.query(`SELECT COUNT(*) AS n FROM ${t}`) as unknown as [Array<{ n: number }>]; return Number(r[0]?.n) }
+  const rowCounts = async (): Promise<Record<string, number>> => ({ readings: await count('readings'), minuteRollups: await count('reading_rollups_minute'), hourRollups: await count('reading_rollups_hour') })
+  const generated = await rowCounts()
+  const generateSeconds = round((performance.now() - tg) / 1000, 1)
+  log(`figure 4: generated ${JSON.stringify(generated)} in ${generateSeconds} s`)
+
+  const readKey = (await createApiKey(fleet.db, { role: 'read', label: 'bench read', nowMs })).key
+  const api = await startApi(fleet.url)
+  const headers = { authorization: `Bearer ${readKey}` }
+  const timeGets = async (path: (i: number) => string, n: number, capMs: number): Promise<ReturnType<typeof summarize> & { bytes: number, labs?: number }> => {
+    const times: number[] = []
+    let bytes = 0
+    let labs: number | undefined
+    const stop = performance.now() + capMs
+    for (let i = 0; i < n && performance.now() < stop; i++) {
+      const t = performance.now()
+      const res = await fetch(`${api.base}${path(i)}`, { headers })
+      const body = Buffer.from(await res.arrayBuffer())
+      times.push(performance.now() - t)
+      if (res.status !== 200) throw new Error(`GET ${path(i)} answered ${res.status}: ${body.toString('utf8', 0, 300)}`)
+      bytes = body.length
+      if (i === 0 && body[0] === 0x5b) labs = (JSON.parse(body.toString()) as unknown[]).length
+    }
+    return { ...summarize(times), bytes, ...(labs === undefined ? {} : { labs }) }
+  }
+  const direct = async (): Promise<ReturnType<typeof summarize>> => {
+    const times: number[] = []
+    for (let i = 0; i < S.directQueries; i++) {
+      const t = performance.now()
+      const end = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS + MINUTE_MS
+      await windowTotals(fleet.db, { startMs: end - DAY_MS, endMs: end })
+      times.push(performance.now() - t)
+    }
+    return summarize(times)
+  }
+  const measure = async (): Promise<Record<string, unknown>> => {
+    const query = await direct()
+    const allLabs = await timeGets(() => '/labs', S.allLabsRequests, 45_000)
+    const sampleLab = (i: number): number => 1 + (i * 7919) % SAMPLE
+    const labDetail = await timeGets((i) => `/labs/${sampleLab(i)}`, S.perLabRequests, 20_000)
+    const series = await timeGets((i) => `/labs/${sampleLab(i)}/readings`, S.perLabRequests, 20_000)
+    return { rows: await rowCounts(), windowTotalsQueryMs: query, getLabsMs: allLabs, getLabDetailMs: labDetail, getSeriesMinute24hMs: series }
+  }
+  log('figure 4: measuring at 1x raw volume')
+  const at1 = await measure()
+  log('figure 4: adding raw readings up to 10x (one every 3 s) for the sample labs')
+  await q(`INSERT INTO readings SELECT l.n + 1, ${startMs} + m.n * 3000, 20000 + (l.n % 50) * 100, 45000 FROM nums l JOIN nums m ON m.n < ${PER_DAY * 10} AND m.n % 10 <> 0 WHERE l.n < ${SAMPLE}`)
+  await q(`UPDATE reading_rollups_minute SET reading_count = reading_count * 10, temperature_sum = temperature_sum * 10, humidity_sum = humidity_sum * 10 WHERE lab_id <= ${SAMPLE}`)
+  await q('ANALYZE TABLE readings')
+  log('figure 4: measuring at 10x raw volume')
+  const at10 = await measure()
+  await conn.end()
+  await stopProc(api.proc)
+  await fleet.db.destroy()
+  const p = (m: Record<string, unknown>, k: string): number => (m[k] as { p99: number }).p99
+  const labsP99 = Math.max(p(at1, 'getLabsMs'), p(at10, 'getLabsMs'))
+  const perLabP99 = Math.max(p(at1, 'getLabDetailMs'), p(at10, 'getLabDetailMs'), p(at1, 'getSeriesMinute24hMs'), p(at10, 'getSeriesMinute24hMs'))
+  record({
+    id: 4, name: `GET /labs p99, ${L.toLocaleString('en')} labs × 24 h`, value: labsP99, unit: 'ms (p99)', baseline: null, baselineName: null,
+    ratio: round(p(at10, 'getLabsMs') / p(at1, 'getLabsMs'), 3),
+    target: 'GET /labs p99 <= 100 ms; per-lab series and averages p99 <= 10 ms; flat from 1x to 10x raw', met: labsP99 <= 100 && perLabP99 <= 10,
+    details: { labs: L, sampleLabsWithRaw: SAMPLE, generateSeconds, perLabP99, at1x: at1, at10x: at10, ratioNote: 'ratio = GET /labs p99 at 10x raw / at 1x raw (flat = ~1)' }
+  })
+}
+
+// ---------------------------------------------------------------- run, report
+let failed: unknown
+try {
+  if (ONLY.has(1) || ONLY.has(2) || ONLY.has(3) || ONLY.has(5) || ONLY.has(6)) await ingestPipeline()
+  if (ONLY.has(4)) await fleetAverages()
+} catch (error) {
+  failed = error
+  for (const p of procs) process.stderr.write(`--- process output:\n${p.output().slice(-3000)}\n`)
+} finally {
+  for (const p of procs.slice()) await p.stop()
+  await sqsProc.stop()
+  for (const name of dropLater) await admin.query(`DROP DATABASE IF EXISTS \`${name}\``)
+  await admin.end()
+}
+if (failed !== undefined) throw failed
+
+figures.sort((a, b) => a.id - b.id)
+const summary = { date: new Date().toISOString(), mode: SMOKE ? 'smoke' : 'full', machine: MACHINE, seconds: round((Date.now() - started) / 1000, 1), figures }
+await mkdir(OUT, { recursive: true })
+for (const f of figures) await writeFile(join(OUT, `figure-${f.id}.json`), JSON.stringify({ date: summary.date, mode: summary.mode, machine: MACHINE, ...f }, null, 2) + '\n')
+await writeFile(join(OUT, 'summary.json'), JSON.stringify(summary, null, 2) + '\n')
+
+const fmt = (x: number | null): string => x === null ? '—' : x.toLocaleString('en', { maximumFractionDigits: 3 })
+console.log(`\nlabclimate bench (${summary.mode}) ${summary.date}`)
+console.log(`machine: ${MACHINE.cores} cores (${MACHINE.cpu}), ${MACHINE.memoryGiB} GiB, Node ${MACHINE.node}, ${MACHINE.platform}, MariaDB ${MACHINE.mariadb}; ${summary.seconds} s`)
+console.log('| # | figure | value | baseline | ratio | target | met |')
+console.log('| --- | --- | --- | --- | --- | --- | --- |')
+for (const f of figures) console.log(`| ${f.id} | ${f.name} | ${fmt(f.value)} ${f.unit} | ${f.baseline === null ? '—' : `${fmt(f.baseline)} (${f.baselineName ?? ''})`} | ${fmt(f.ratio)} | ${f.target} | ${f.met ? 'yes' : 'NO'} |`)
+console.log(`results: ${OUT}`)
