@@ -8,10 +8,15 @@ const EPOCH_MS_TEXT = /^\d{1,15}$/
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 
-/** The digit at `i` as a number, or -1 (a lone `charCodeAt` check: no regex, no substrings). */
-function digit (text: string, i: number): number {
-  const c = text.charCodeAt(i) - 48
-  return c >= 0 && c <= 9 ? c : -1
+/** The `length` digits from `start` as a number, or -1 if any is not a digit (no regex, no substrings). */
+function number (text: string, start: number, length: number): number {
+  let x = 0
+  for (let i = start; i < start + length; i++) {
+    const c = text.charCodeAt(i) - 48
+    if (c < 0 || c > 9) return -1
+    x = x * 10 + c
+  }
+  return x
 }
 
 /**
@@ -24,17 +29,10 @@ function parseZuluFast (text: string): number | undefined {
   if ((n !== 20 && n !== 24) || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(10) !== 84 ||
     text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58 || text.charCodeAt(n - 1) !== 90) return undefined
   if (n === 24 && text.charCodeAt(19) !== 46) return undefined
-  const at = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22]
-  const d: number[] = []
-  for (let i = 0; i < (n === 24 ? 17 : 14); i++) {
-    const v = digit(text, at[i] as number)
-    if (v < 0) return undefined
-    d.push(v)
-  }
-  const v = (i: number, k: number): number => { let x = 0; for (let j = i; j < i + k; j++) x = x * 10 + (d[j] as number); return x }
-  const year = v(0, 4); const month = v(4, 2); const day = v(6, 2)
-  const hour = v(8, 2); const minute = v(10, 2); const second = v(12, 2)
-  const ms = n === 24 ? v(14, 3) : 0
+  const year = number(text, 0, 4); const month = number(text, 5, 2); const day = number(text, 8, 2)
+  const hour = number(text, 11, 2); const minute = number(text, 14, 2); const second = number(text, 17, 2)
+  const ms = n === 24 ? number(text, 20, 3) : 0
+  if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0 || ms < 0) return undefined
   if (year < 1000 || month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59 || day < 1) return undefined
   const leap = month === 2 && (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0))
   if (day > (DAYS_IN_MONTH[month - 1] as number) + (leap ? 1 : 0)) return undefined
