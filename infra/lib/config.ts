@@ -1,5 +1,5 @@
-// One typed configuration per stage. Sizing values are initial, defensible guesses: they await the
-// measured capacity plan (see docs/operations.md, "Capacity"), and are changed here and nowhere else.
+// One typed configuration per stage, and the only place sizing is set. Production sizing follows the
+// measured capacity plan (docs/capacity.md, "Sizing the 23:00 burst"); dev is small on purpose.
 export type StageName = 'dev' | 'prod'
 
 export interface StageConfig {
@@ -18,6 +18,11 @@ export interface StageConfig {
   }
   api: { cpu: number, memoryMiB: number, minTasks: number, maxTasks: number, cpuTargetPercent: number, requestsPerTargetPerMinute: number }
   worker: { cpu: number, memoryMiB: number, minTasks: number, maxTasks: number, consumersPerTask: number, backlogPerTaskTarget: number }
+  /**
+   * Raise the floors before the nightly 23:00 upload instead of waiting for target tracking to notice
+   * the backlog (UTC; the devices upload at 23:00 UTC).
+   */
+  burst: { startUtc: { hour: number, minute: number }, endUtc: { hour: number, minute: number }, apiMinTasks: number, workerMinTasks: number } | undefined
   queue: { maxReceiveCount: number, retentionDays: number, dlqRetentionDays: number, visibilityTimeoutSeconds: number, maxMessageSizeBytes: number }
   logRetentionDays: 7 | 14 | 30 | 90 | 365
   archive: { rawDays: number, minuteDays: number, hourDays: number, glacierAfterDays: number }
@@ -45,6 +50,7 @@ export const STAGES: Record<StageName, Omit<StageConfig, 'availabilityZones'>> =
     database: { minCapacityAcu: 0.5, maxCapacityAcu: 4, readers: 0, backupRetentionDays: 1, deletionProtection: false },
     api: { cpu: 512, memoryMiB: 1024, minTasks: 1, maxTasks: 2, cpuTargetPercent: 60, requestsPerTargetPerMinute: 600 },
     worker: { cpu: 512, memoryMiB: 1024, minTasks: 1, maxTasks: 2, consumersPerTask: 2, backlogPerTaskTarget: 100 },
+    burst: undefined,
     logRetentionDays: 7,
     alarms: { minLabsReporting: 1, oldestMessageSeconds: 900, api5xxPercent: 5, apiP99Seconds: 2, workerErrorsPer5Min: 5 }
   },
@@ -52,9 +58,15 @@ export const STAGES: Record<StageName, Omit<StageConfig, 'availabilityZones'>> =
     ...base,
     stage: 'prod',
     natGateways: 2,
-    database: { minCapacityAcu: 0.5, maxCapacityAcu: 64, readers: 1, backupRetentionDays: 14, deletionProtection: true },
+    // docs/capacity.md: the burst needs ~32 ACU; a 4 ACU floor keeps the first minutes from queueing
+    // behind Aurora's scale-up, 64 leaves 2× headroom.
+    database: { minCapacityAcu: 4, maxCapacityAcu: 64, readers: 1, backupRetentionDays: 14, deletionProtection: true },
     api: { cpu: 1024, memoryMiB: 2048, minTasks: 2, maxTasks: 20, cpuTargetPercent: 60, requestsPerTargetPerMinute: 1200 },
-    worker: { cpu: 1024, memoryMiB: 2048, minTasks: 1, maxTasks: 30, consumersPerTask: 4, backlogPerTaskTarget: 100 },
+    // At most 8 workers of 4 consumers: beyond what the database absorbs, more workers only add lock
+    // waits; a backlog target of 1,000 visible messages per task (about 4 M readings) scales out on a
+    // real burst without hitting the maximum on every one.
+    worker: { cpu: 1024, memoryMiB: 2048, minTasks: 1, maxTasks: 8, consumersPerTask: 4, backlogPerTaskTarget: 1000 },
+    burst: { startUtc: { hour: 22, minute: 50 }, endUtc: { hour: 23, minute: 30 }, apiMinTasks: 4, workerMinTasks: 4 },
     logRetentionDays: 90,
     alarms: { minLabsReporting: 1, oldestMessageSeconds: 900, api5xxPercent: 1, apiP99Seconds: 2, workerErrorsPer5Min: 5 }
   }

@@ -169,6 +169,14 @@ export class ServiceStack extends Stack {
       maxCapacity: config.worker.maxTasks
     })
     workerTarget.node.addDependency(this.workerService)
+    if (config.burst !== undefined) {
+      const { startUtc, endUtc, apiMinTasks, workerMinTasks } = config.burst
+      const at = (time: { hour: number, minute: number }): appscaling.Schedule => appscaling.Schedule.cron({ hour: String(time.hour), minute: String(time.minute) })
+      apiScaling.scaleOnSchedule('BurstFloor', { schedule: at(startUtc), minCapacity: apiMinTasks })
+      apiScaling.scaleOnSchedule('BurstFloorEnd', { schedule: at(endUtc), minCapacity: config.api.minTasks })
+      workerTarget.scaleOnSchedule('BurstFloor', { schedule: at(startUtc), minCapacity: workerMinTasks })
+      workerTarget.scaleOnSchedule('BurstFloorEnd', { schedule: at(endUtc), minCapacity: config.worker.minTasks })
+    }
     new appscaling.CfnScalingPolicy(this, 'WorkerBacklogPerTask', {
       policyName: `labclimate-${config.stage}-worker-backlog-per-task`,
       policyType: 'TargetTrackingScaling',

@@ -61,9 +61,22 @@ t.test('API scales on CPU and on requests per target', async (t) => {
   const scalable = all('AWS::ApplicationAutoScaling::ScalableTarget').map(([, p]) => p)
   t.equal(scalable.length, 2)
   t.ok(scalable.some((p) => p.MinCapacity === c.api.minTasks && p.MaxCapacity === c.api.maxTasks), 'API 2..20')
-  t.ok(scalable.some((p) => p.MinCapacity === c.worker.minTasks && p.MaxCapacity === c.worker.maxTasks), 'worker 1..30')
+  t.ok(scalable.some((p) => p.MinCapacity === c.worker.minTasks && p.MaxCapacity === c.worker.maxTasks), 'worker 1..8')
   tpl.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', { TargetTrackingScalingPolicyConfiguration: Match.objectLike({ PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' }, TargetValue: c.api.cpuTargetPercent }) })
   tpl.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', { TargetTrackingScalingPolicyConfiguration: Match.objectLike({ PredefinedMetricSpecification: Match.objectLike({ PredefinedMetricType: 'ALBRequestCountPerTarget' }), TargetValue: c.api.requestsPerTargetPerMinute }) })
+})
+
+t.test('before the 23:00 burst the floors rise to the capacity plan, and fall back after', async (t) => {
+  const burst = c.burst
+  if (burst === undefined) throw new Error('prod has a burst schedule')
+  const scalable = all('AWS::ApplicationAutoScaling::ScalableTarget').map(([, p]) => p)
+  const api = scalable.find((p) => p.MaxCapacity === c.api.maxTasks) as Props
+  const worker = scalable.find((p) => p.MaxCapacity === c.worker.maxTasks) as Props
+  const actions = (p: Props): Array<[string, number]> => (p.ScheduledActions as Props[]).map((a) => [a.Schedule, a.ScalableTargetAction.MinCapacity])
+  t.same(actions(api), [['cron(50 22 * * ? *)', 4], ['cron(30 23 * * ? *)', c.api.minTasks]])
+  t.same(actions(worker), [['cron(50 22 * * ? *)', 4], ['cron(30 23 * * ? *)', c.worker.minTasks]])
+  t.equal(c.database.minCapacityAcu, 4, 'Aurora floor from docs/capacity.md')
+  t.equal(c.worker.maxTasks, 8)
 })
 
 t.test('worker scales on backlog per task through metric math', async (t) => {
