@@ -150,4 +150,6 @@ t.test('exactly once under SIGKILL, a database restart and duplicate deliveries'
   t.comment(`chaos figures: ${JSON.stringify(summary)}`)
   t.ok(figures.workerKills === 2 && figures.duplicateMessagesInjected > 0 && figures.mariadbRestartMs > 0, 'every fault was injected')
   t.ok(accepted.size > 10_000, `${accepted.size} readings accepted under faults`)
+  t.equal(await api.stop(), 0, 'the API exits cleanly')
+  for (const w of workers) t.equal(await w.stop(), 0, 'a worker exits cleanly')
 })

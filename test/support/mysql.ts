@@ -18,16 +18,23 @@ export interface TestDatabase {
 /** Creates an empty database named labclimate_t_<random>, migrated; dropped when the test ends. */
 export async function createTestDatabase (t: Teardown, { migrate = true } = {}): Promise<TestDatabase> {
   const name = `labclimate_t_${randomBytes(5).toString('hex')}`
-  const admin = await createConnection(TEST_DATABASE_URL)
-  await admin.query(`CREATE DATABASE \`${name}\``)
+  // A connection per statement: a test may restart the server in between (the chaos test does).
+  const admin = async (statement: string): Promise<void> => {
+    const connection = await createConnection(TEST_DATABASE_URL)
+    try {
+      await connection.query(statement)
+    } finally {
+      await connection.end()
+    }
+  }
+  await admin(`CREATE DATABASE \`${name}\``)
   const url = new URL(TEST_DATABASE_URL)
   url.pathname = `/${name}`
   const db = connectDatabase({ url: url.toString(), poolSize: 5 })
   if (migrate) await migrateToLatest(db)
   t.teardown(async () => {
     await db.destroy()
-    await admin.query(`DROP DATABASE IF EXISTS \`${name}\``)
-    await admin.end()
+    await admin(`DROP DATABASE IF EXISTS \`${name}\``)
   })
   return { url: url.toString(), name, db }
 }
