@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer, request as httpRequest, type Server } from 'node:http'
 import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
+import { waitFor as poll } from '../test/support/wait.ts'
 
 export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url))
 
@@ -33,14 +34,9 @@ export function startProcess (entry: string, env: Record<string, string>, nodeAr
   }
 }
 
+/** The tests' poller, with the benchmark's longer default wait and finer interval. */
 export async function waitFor<T> (what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, intervalMs = 20): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined && value !== false) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(intervalMs)
-  }
+  return await poll(what, check, timeoutMs, intervalMs)
 }
 
 export const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
