@@ -1,15 +1,17 @@
 import { Kysely, MysqlDialect } from 'kysely'
 import { createPool } from 'mysql2'
 import type { Database } from './database.ts'
+import { connectSqlite } from './sqlite.ts'
 
 export interface ConnectOptions {
-  /** mysql://user:password@host:port/database */
+  /** mysql://user:password@host:port/database, or sqlite:<file> for the embedded local mode */
   url: string
   /** Connections in the pool; the worker's batches and the API's queries each hold one. */
   poolSize?: number
 }
 
 export function connectDatabase ({ url, poolSize = 10 }: ConnectOptions): Kysely<Database> {
+  if (url.startsWith('sqlite:')) return connectSqlite<Database>(url.slice('sqlite:'.length))
   const pool = createPool({
     uri: url,
     connectionLimit: poolSize,

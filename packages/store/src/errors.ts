@@ -7,7 +7,15 @@ function errno (error: unknown): number | undefined {
   return typeof error === 'object' && error !== null && 'errno' in error && typeof error.errno === 'number' ? error.errno : undefined
 }
 
-export const isDuplicateKey = (error: unknown): boolean => errno(error) === ER_DUP_ENTRY
+// SQLite (node:sqlite) extended result codes for a primary-key or unique violation.
+const SQLITE_CONSTRAINT_PRIMARYKEY = 1555
+const SQLITE_CONSTRAINT_UNIQUE = 2067
+
+export const isDuplicateKey = (error: unknown): boolean => {
+  if (errno(error) === ER_DUP_ENTRY) return true
+  const code = typeof error === 'object' && error !== null && 'errcode' in error ? error.errcode : undefined
+  return code === SQLITE_CONSTRAINT_PRIMARYKEY || code === SQLITE_CONSTRAINT_UNIQUE
+}
 
 /** Errors after which the same transaction, run again, is expected to succeed. */
 export const isTransientLockError = (error: unknown): boolean => {

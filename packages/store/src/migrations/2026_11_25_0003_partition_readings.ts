@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely'
+import { SqliteAdapter, sql, type Kysely } from 'kysely'
 
 // Frozen in time: this file describes the change as first made and imports no app code.
 //
@@ -30,6 +30,8 @@ function name (dayStartMs: number): string {
 }
 
 export async function up (db: Kysely<any>): Promise<void> {
+  // SQLite (the embedded local mode) has no partitions: it expires days by range deletes.
+  if (db.getExecutor().adapter instanceof SqliteAdapter) return
   const today = Math.floor(Date.now() / DAY_MS) * DAY_MS
   for (const { table, column } of TABLES) {
     const { rows } = await sql<{ oldest: number | string | null }>`SELECT MIN(${sql.ref(column)}) AS oldest FROM ${sql.table(table)}`.execute(db)
@@ -46,6 +48,7 @@ export async function up (db: Kysely<any>): Promise<void> {
 }
 
 export async function down (db: Kysely<any>): Promise<void> {
+  if (db.getExecutor().adapter instanceof SqliteAdapter) return
   for (const { table } of TABLES) {
     await sql.raw(`ALTER TABLE ${table} REMOVE PARTITIONING`).execute(db)
   }

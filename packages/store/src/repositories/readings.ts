@@ -1,6 +1,7 @@
 import type { Reading } from '@labclimate/contract'
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool, type Transaction } from 'kysely'
 import type { Database, RollupTableName } from '../database.ts'
+import { dialectOf } from '../dialect.ts'
 import { retryOnLockConflict } from '../errors.ts'
 
 export const MINUTE_MS = 60_000
@@ -131,13 +132,15 @@ async function recomputeHourRollups (trx: Transaction<Database>, ranges: readonl
 }
 
 async function upsertRollups (trx: Transaction<Database>, table: RollupTableName, select: Parameters<ReturnType<Transaction<Database>['insertInto']>['expression']>[0]): Promise<void> {
+  const insert = trx.insertInto(table).columns(ROLLUP_COLUMNS).expression(select)
+  if (dialectOf(trx) === 'sqlite') {
+    const excluded = Object.fromEntries(ROLLUP_COLUMNS.slice(2).map((c) => [c, sql`excluded.${sql.ref(c)}`]))
+    await insert.onConflict((oc) => oc.columns(['lab_id', 'bucket_start_ms']).doUpdateSet(excluded)).execute()
+    return
+  }
   // `c = VALUES(c)` rather than MySQL 8's `AS new` alias: MariaDB and Aurora MySQL 3 both accept it.
   const values = Object.fromEntries(ROLLUP_COLUMNS.slice(2).map((c) => [c, sql`VALUES(${sql.ref(c)})`]))
-  await trx.insertInto(table)
-    .columns(ROLLUP_COLUMNS)
-    .expression(select)
-    .onDuplicateKeyUpdate(values)
-    .execute()
+  await insert.onDuplicateKeyUpdate(values).execute()
 }
 
 /** One rollup row's worth of sums, in thousandths. */
@@ -188,6 +191,19 @@ async function addToRollups (trx: Transaction<Database>, table: RollupTableName,
     if (!v.every(Number.isSafeInteger)) throw new TypeError('a rollup value is not a safe integer')
     return `(${v.join(',')})`
   }).join(',')
+  if (dialectOf(trx) === 'sqlite') {
+    // In SQLite's upsert, bare names are the stored row, excluded.* the new one; MIN/MAX of two values are scalar.
+    await sql`INSERT INTO ${sql.table(table)} (${sql.raw(ROLLUP_COLUMNS.join(', '))}) VALUES ${sql.raw(values)}
+      ON CONFLICT (lab_id, bucket_start_ms) DO UPDATE SET
+        reading_count = reading_count + excluded.reading_count,
+        temperature_sum = temperature_sum + excluded.temperature_sum,
+        temperature_min = MIN(temperature_min, excluded.temperature_min),
+        temperature_max = MAX(temperature_max, excluded.temperature_max),
+        humidity_sum = humidity_sum + excluded.humidity_sum,
+        humidity_min = MIN(humidity_min, excluded.humidity_min),
+        humidity_max = MAX(humidity_max, excluded.humidity_max)`.execute(trx)
+    return
+  }
   await sql`INSERT INTO ${sql.table(table)} (${sql.raw(ROLLUP_COLUMNS.join(', '))}) VALUES ${sql.raw(values)}
     ON DUPLICATE KEY UPDATE
       reading_count = reading_count + VALUES(reading_count),
@@ -229,13 +245,14 @@ export async function storeReadings (db: Kysely<Database>, readings: readonly Re
   if (rows.length === 0) return { received: 0, inserted: 0 }
   const minuteRanges = touchedRanges(rows, MINUTE_MS)
   const hourRanges = widen(minuteRanges, HOUR_MS)
+  // First write wins: a repeated (lab, time) is left as stored, and the affected-row count is the new rows only.
+  const keepFirst = dialectOf(db) === 'sqlite' ? sql`ON CONFLICT DO NOTHING` : sql`ON DUPLICATE KEY UPDATE lab_id = lab_id`
   return await retryOnLockConflict(async () => await db.transaction().execute(async (trx) => {
     let inserted = 0
     for (const chunk of chunks(rows, INSERT_CHUNK)) {
-      // A no-op update: the stored reading stays as first written, and affectedRows counts only new rows.
       // The VALUES list is written out as integer literals (checked by integerTuples): building 8,000
       // bound parameters per statement through the query builder was 40% of the worker's CPU.
-      const result = await sql`INSERT INTO readings (lab_id, recorded_at_ms, temperature_milli_c, humidity_milli_pct) VALUES ${sql.raw(integerTuples(chunk))} ON DUPLICATE KEY UPDATE lab_id = lab_id`.execute(trx)
+      const result = await sql`INSERT INTO readings (lab_id, recorded_at_ms, temperature_milli_c, humidity_milli_pct) VALUES ${sql.raw(integerTuples(chunk))} ${keepFirst}`.execute(trx)
       inserted += Number(result.numAffectedRows ?? 0n)
     }
     if (inserted === rows.length) {
