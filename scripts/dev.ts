@@ -1,14 +1,20 @@
 // `pnpm dev`: the whole pipeline on this machine. Starts an SQS server (fauxqs) in this process
 // with the readings queue and its DLQ, then the worker and the API as child processes, exactly
-// as in production, against the MySQL/MariaDB named by DATABASE_URL. Once the API is ready it
-// prints a fresh admin key, read key and a device key for a demo lab, so a person can post at once.
+// as in production. The database is the one DATABASE_URL names (MySQL/MariaDB), or by default an
+// embedded SQLite file in the data folder (LABCLIMATE_DATA_DIR, default ./data), so readings survive a
+// restart and nothing else needs installing. Once the API is ready it prints a fresh admin key, read key
+// and a device key for a demo lab, so a person can post at once.
 import { spawn } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { startFauxqs } from 'fauxqs'
 import { readEnv } from '@labclimate/config'
 import { connectDatabase, createApiKey, createLab, findLab } from '@labclimate/store'
 
 const read = readEnv(process.env)
-const databaseUrl = read.url('DATABASE_URL', ['mysql']) ?? 'mysql://labclimate:labclimate@127.0.0.1:3306/labclimate'
+const dataDir = resolve(read.string('LABCLIMATE_DATA_DIR', { default: 'data' }) as string)
+const databaseUrl = read.url('DATABASE_URL', ['mysql', 'sqlite']) ?? `sqlite:${dataDir}/labclimate.sqlite`
+if (databaseUrl.startsWith('sqlite:')) mkdirSync(dataDir, { recursive: true })
 const port = read.int('PORT', { default: 3000, min: 1, max: 65535 })
 const sqsPort = read.int('SQS_PORT', { default: 4566, min: 1, max: 65535 })
 read.done()
@@ -26,8 +32,9 @@ const env = {
   AWS_REGION: 'us-east-1',
   PORT: String(port)
 }
-const children = ['apps/worker/src/main.ts', 'apps/api/src/server.ts'].map((entry) =>
+const [worker, apiProcess] = ['apps/worker/src/main.ts', 'apps/api/src/server.ts'].map((entry) =>
   spawn(process.execPath, [entry], { env, stdio: 'inherit', cwd: new URL('..', import.meta.url) }))
+const children = [worker, apiProcess].filter((c) => c !== undefined)
 
 const api = `http://127.0.0.1:${port}`
 for (let i = 0; i < 120; i++) {
@@ -43,7 +50,7 @@ try {
   const [admin, reader, device] = [await key('admin'), await key('read'), await key('device')]
   console.log([
     '',
-    `labclimate is up: API ${api}  (SQS http://127.0.0.1:${sqs.port}, database ${databaseUrl.replace(/:[^:@/]*@/, ':***@')})`,
+    `labclimate is up: API ${api}  (SQS http://127.0.0.1:${sqs.port}, database ${databaseUrl.replace(/:[^:@/]*@/, ':***@')}${databaseUrl.startsWith('sqlite:') ? ', embedded' : ''})`,
     `  admin key:               ${admin}`,
     `  read key:                ${reader}`,
     `  device key (lab ${demo.id}):    ${device}`,
@@ -59,14 +66,26 @@ try {
 }
 
 let stopping = false
+const exited = async (child: ReturnType<typeof spawn>): Promise<void> => {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  await new Promise((done) => child.once('exit', done))
+}
+const depth = (): number => {
+  const q = sqs.inspectQueue(queue.queueName)
+  return q === undefined ? 0 : q.messages.ready.length + q.messages.delayed.length + q.messages.inflight.length
+}
+// The queue lives in this process: stop the API first (it flushes what it buffered), let the worker drain
+// the queue, then stop it, so no accepted reading is left behind in memory.
 const stop = (): void => {
   if (stopping) return
   stopping = true
-  for (const child of children) child.kill('SIGTERM')
-  void Promise.all(children.map(async (c) => await new Promise((resolve) => c.once('exit', resolve)))).then(async () => {
+  void (async () => {
+    if (apiProcess !== undefined) { apiProcess.kill('SIGTERM'); await exited(apiProcess) }
+    for (let i = 0; i < 100 && depth() > 0 && worker?.exitCode === null; i++) await new Promise((done) => setTimeout(done, 100))
+    if (worker !== undefined) { worker.kill('SIGTERM'); await exited(worker) }
     await sqs.stop()
     process.exit(0)
-  })
+  })()
 }
 process.once('SIGINT', stop)
 process.once('SIGTERM', stop)

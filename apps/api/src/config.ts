@@ -30,7 +30,7 @@ export function loadApiConfig (env: Env): ApiConfig {
     port: read.int('PORT', { default: 3000, min: 0, max: 65535 }),
     host: read.string('HOST', { default: '0.0.0.0' }) as string,
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, { default: 'info' }),
-    databaseUrl: read.url('DATABASE_URL', ['mysql'], { required: true }) ?? '',
+    databaseUrl: read.url('DATABASE_URL', ['mysql', 'sqlite'], { required: true }) ?? '',
     dbPoolSize: read.int('DB_POOL_SIZE', { default: 10, min: 1, max: 200 }),
     sqs: readSqsSettings(read),
     ingestLingerMs: read.int('INGEST_LINGER_MS', { default: 5, min: 0, max: 1000 }),

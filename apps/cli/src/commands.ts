@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { createApiKey, createLab, KEY_ROLES, listApiKeys, migrateToLatest, revokeApiKey, type Database, type KeyRole } from '@labclimate/store'
 import type { Kysely } from 'kysely'
@@ -34,6 +36,18 @@ function positiveInt (name: string, text: string | undefined): number {
 }
 
 export const COMMANDS: Command[] = [
+  {
+    name: 'start',
+    summary: 'start the local stack: API, worker and an embedded SQS server; SQLite in ./data unless DATABASE_URL is set (as pnpm dev)',
+    usage: 'labclimate start   (PORT, DATABASE_URL, LABCLIMATE_DATA_DIR from the environment)',
+    run: async () => {
+      const dev = spawn(process.execPath, [fileURLToPath(new URL('../../../scripts/dev.ts', import.meta.url))], { stdio: 'inherit' })
+      // The stack stops on Ctrl-C: the signal reaches both processes; this one waits for the launcher.
+      process.on('SIGINT', () => {})
+      const code = await new Promise<number | null>((resolve) => dev.once('exit', resolve))
+      if (code !== 0) throw new Error(`the local stack stopped with exit code ${code ?? 'none'}`)
+    }
+  },
   {
     name: 'migrate',
     summary: 'apply database migrations',
@@ -144,7 +158,7 @@ export const COMMANDS: Command[] = [
 export function help (): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length))
   return [
-    'labclimate: operate a labclimate database (DATABASE_URL=mysql://user:pass@host:port/db)',
+    'labclimate: operate a labclimate database (DATABASE_URL=mysql://user:pass@host:port/db, or sqlite:<file> for the embedded mode)',
     '',
     'commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),

@@ -16,7 +16,7 @@ let db: Kysely<Database> | undefined
 const database = (): Kysely<Database> => {
   if (db === undefined) {
     const read = readEnv(process.env)
-    const url = read.url('DATABASE_URL', ['mysql'], { required: true }) ?? ''
+    const url = read.url('DATABASE_URL', ['mysql', 'sqlite'], { required: true }) ?? ''
     read.done()
     db = connectDatabase({ url, poolSize: 1 })
   }

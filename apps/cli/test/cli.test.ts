@@ -14,7 +14,7 @@ const cli = (args: string[], databaseUrl?: string): { status: number | null, out
 t.test('--help on the tool and on every command', async (t) => {
   const top = cli(['--help'])
   t.equal(top.status, 0)
-  for (const c of ['migrate', 'labs create', 'labs list', 'keys create', 'keys list', 'keys revoke']) {
+  for (const c of ['start', 'migrate', 'labs create', 'labs list', 'keys create', 'keys list', 'keys revoke']) {
     t.match(top.out, c)
     const one = cli([...c.split(' '), '--help'])
     t.equal(one.status, 0, `${c} --help`)

@@ -22,7 +22,7 @@ export function loadWorkerConfig (env: Env): WorkerConfig {
   const consumers = read.int('WORKER_CONSUMERS', { default: 2, min: 1, max: 32 })
   const config: WorkerConfig = {
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, { default: 'info' }),
-    databaseUrl: read.url('DATABASE_URL', ['mysql'], { required: true }) ?? '',
+    databaseUrl: read.url('DATABASE_URL', ['mysql', 'sqlite'], { required: true }) ?? '',
     dbPoolSize: read.int('DB_POOL_SIZE', { default: consumers + 1, min: 1, max: 200 }),
     sqs: readSqsSettings(read),
     consumers,

@@ -18,7 +18,7 @@ t.test('every problem is named at once', async (t) => {
   t.type(error, ConfigError)
   t.same((error as ConfigError).problems, [
     'WORKER_CONSUMERS must be a whole number from 1 to 32, not "0"',
-    'DATABASE_URL must be a mysql URL',
+    'DATABASE_URL must be a mysql or sqlite URL',
     'SQS_QUEUE_URL is required (http or https URL)',
     'AWS_REGION is required',
     'SQS_BATCH_SIZE must be a whole number from 1 to 10, not "11"',

@@ -17,10 +17,15 @@ export const isDuplicateKey = (error: unknown): boolean => {
   return code === SQLITE_CONSTRAINT_PRIMARYKEY || code === SQLITE_CONSTRAINT_UNIQUE
 }
 
+// SQLite: another process holds the file's write lock longer than the busy timeout.
+const SQLITE_BUSY = 5
+const SQLITE_LOCKED = 6
+
 /** Errors after which the same transaction, run again, is expected to succeed. */
 export const isTransientLockError = (error: unknown): boolean => {
   const n = errno(error)
-  return n === ER_LOCK_DEADLOCK || n === ER_LOCK_WAIT_TIMEOUT
+  const sqlite = typeof error === 'object' && error !== null && 'errcode' in error ? error.errcode : undefined
+  return n === ER_LOCK_DEADLOCK || n === ER_LOCK_WAIT_TIMEOUT || sqlite === SQLITE_BUSY || sqlite === SQLITE_LOCKED
 }
 
 export class StoreError extends Error {

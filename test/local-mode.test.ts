@@ -1,0 +1,52 @@
+// The embedded local mode as a person uses it: `pnpm dev` with no DATABASE_URL runs the real API and
+// worker against an in-process SQS server and a SQLite file in the data folder, prints keys that work,
+// and keeps the readings across a restart.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { freePort, startApp, type AppProcess } from './support/processes.ts'
+import { waitFor } from './support/wait.ts'
+
+interface Started { dev: AppProcess, keys: { admin: string, read: string, device: string } }
+
+async function startDev (env: Record<string, string>): Promise<Started> {
+  const dev = startApp('scripts/dev.ts', env)
+  const banner = await waitFor('the banner with keys', () => /device key \(lab 1\):\s+(lc_\S+)/.test(dev.output()) ? dev.output() : undefined, 60_000, 100)
+    .catch((error: unknown) => { throw new Error(`${String(error)}\n${dev.output()}`) })
+  const key = (label: RegExp): string => label.exec(banner)?.[1] ?? ''
+  return { dev, keys: { admin: key(/admin key:\s+(lc_\S+)/), read: key(/read key:\s+(lc_\S+)/), device: key(/device key \(lab 1\):\s+(lc_\S+)/) } }
+}
+
+t.test('pnpm dev without a database server: embedded SQLite + SQS, keys that work, data that survives a restart', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'labclimate-local-'))
+  t.teardown(() => { rmSync(dataDir, { recursive: true, force: true }) })
+  const port = await freePort()
+  const env = { PORT: String(port), SQS_PORT: String(await freePort()), LABCLIMATE_DATA_DIR: dataDir, LOG_LEVEL: 'warn', METRICS_EMF: 'false' }
+  const api = `http://127.0.0.1:${port}`
+
+  const first = await startDev(env)
+  t.teardown(async () => { await first.dev.stop() })
+  t.match(first.dev.output(), /database sqlite:.*labclimate\.sqlite, embedded/)
+  t.match(first.dev.output(), new RegExp(`dashboard:\\s+${api}/dashboard`))
+  const posted = await fetch(`${api}/labs/upload`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${first.keys.device}`, 'content-type': 'application/json' },
+    body: JSON.stringify([{ lab_id: 1, timestamp: new Date(Date.now() - 60_000).toISOString(), temperature: '70.7°F', humidity: '45%' }, { lab_id: 1, timestamp: Date.now() - 30_000, temperature: 22.5, humidity: 47 }])
+  })
+  t.equal(posted.status, 202)
+  const labs = async (key: string): Promise<Array<{ lab_id: number, readings: number, avg_temp: string, avg_humidity: string }>> =>
+    await (await fetch(`${api}/labs`, { headers: { authorization: `Bearer ${key}` } })).json() as Array<{ lab_id: number, readings: number, avg_temp: string, avg_humidity: string }>
+  const seen = await waitFor('the readings in the averages', async () => {
+    const all = await labs(first.keys.read)
+    return all[0]?.readings === 2 ? all : undefined
+  }, 30_000, 200)
+  // (21.5 + 22.5) / 2 °C and (45 + 47) / 2 %RH, from what was posted.
+  t.match(seen, [{ lab_id: 1, readings: 2, avg_temp: '22.00°C', avg_humidity: '46.00%' }])
+  t.equal(await first.dev.stop(), 0, 'stops cleanly')
+
+  const second = await startDev(env)
+  t.teardown(async () => { await second.dev.stop() })
+  t.match(await labs(second.keys.read), [{ lab_id: 1, readings: 2, avg_temp: '22.00°C' }], 'the readings survived the restart')
+  t.equal(await second.dev.stop(), 0)
+})
