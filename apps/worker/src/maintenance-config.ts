@@ -50,7 +50,7 @@ export function loadMaintenanceConfig (env: Env): MaintenanceConfig {
   }
   const config: MaintenanceConfig = {
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, { default: 'info' }),
-    databaseUrl: read.url('DATABASE_URL', ['mysql'], { required: true }) ?? '',
+    databaseUrl: read.url('DATABASE_URL', ['mysql', 'sqlite'], { required: true }) ?? '',
     retention,
     aheadDays: read.int('PARTITIONS_AHEAD_DAYS', { default: 7, min: 2, max: 60 }),
     archive,

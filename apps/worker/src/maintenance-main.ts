@@ -5,7 +5,7 @@
 // DDL and archive uploads that never compete with SQS batches for a worker's time or its stop timeout,
 // and a failed run shows up as a failed task. Two runs at once are still safe: a MySQL GET_LOCK.
 import { loadOrExit } from '@labclimate/config'
-import { connectDatabase, LocalArchiveStore, runMaintenance, withMysqlLifecycle, type ArchiveStore } from '@labclimate/store'
+import { connectDatabase, LocalArchiveStore, runMaintenance, withLifecycle, type ArchiveStore } from '@labclimate/store'
 import { pino } from 'pino'
 import { loadMaintenanceConfig } from './maintenance-config.ts'
 import { createS3Client, S3ArchiveStore } from './maintenance-s3.ts'
@@ -25,7 +25,7 @@ if (config.archive?.kind === 's3') {
 
 const db = connectDatabase({ url: config.databaseUrl, poolSize: 1 })
 try {
-  const report = await withMysqlLifecycle(db, async (backend) => await runMaintenance(backend, {
+  const report = await withLifecycle(db, async (backend) => await runMaintenance(backend, {
     retention: config.retention,
     aheadDays: config.aheadDays,
     archiveRequired: config.archiveRequired,

@@ -36,7 +36,7 @@ t.test('configuration: defaults, and every problem named at once', async (t) => 
     problems: [
       'RETENTION_RAW_DAYS must be a whole number from 22 to 3650, not "7"',
       'AWS_REGION is required',
-      'DATABASE_URL is required (mysql URL)',
+      'DATABASE_URL is required (mysql or sqlite URL)',
       // the invalid raw value falls back to its default, 35, which the minute value then undercuts
       'RETENTION_*_DAYS: minute rollups must be kept at least as long as raw readings',
       'RETENTION_*_DAYS: hour rollups must be kept at least as long as minute rollups',
