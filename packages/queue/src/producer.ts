@@ -19,6 +19,17 @@ export interface ProducerOptions {
   /** Extra attempts for entries SQS reports as failed inside a successful batch call. */
   entryRetries?: number
   now?: () => number
+  /** Called once per flush (one coalesced batch), e.g. to log its counts and duration. */
+  onFlush?: (flush: FlushReport) => void
+}
+
+export interface FlushReport {
+  requests: number
+  readings: number
+  messages: number
+  sendCalls: number
+  failedReadings: number
+  durationMs: number
 }
 
 export interface ProducerStats {
@@ -58,6 +69,7 @@ export class ReadingsProducer {
   readonly #maxBatchBytes: number
   readonly #entryRetries: number
   readonly #now: () => number
+  readonly #onFlush: ((flush: FlushReport) => void) | undefined
   #pending: Pending[] = []
   #pendingBytes = 0
   #timer: NodeJS.Timeout | undefined
@@ -72,6 +84,7 @@ export class ReadingsProducer {
     this.#maxBatchBytes = options.maxBatchBytes ?? 262_144
     this.#entryRetries = options.entryRetries ?? 2
     this.#now = options.now ?? Date.now
+    this.#onFlush = options.onFlush
     if (this.#maxMessageBytes > this.#maxBatchBytes) throw new RangeError('maxMessageBytes cannot exceed maxBatchBytes')
   }
 
@@ -177,8 +190,10 @@ export class ReadingsProducer {
   }
 
   async #send (batch: Pending[]): Promise<void> {
+    const started = this.#now()
     const messages = this.#pack(batch)
-    const results = await Promise.all(this.#group(messages).map(async (call) => await this.#sendCall(call)))
+    const calls = this.#group(messages)
+    const results = await Promise.all(calls.map(async (call) => await this.#sendCall(call)))
     const failedOwners = new Set<number>()
     let cause: unknown
     for (const result of results) {
@@ -193,6 +208,15 @@ export class ReadingsProducer {
         this.stats.readingsSent += pending.readings.length
         pending.resolve()
       }
+    })
+    const failedReadings = batch.reduce((n, p, owner) => n + (failedOwners.has(owner) ? p.readings.length : 0), 0)
+    this.#onFlush?.({
+      requests: batch.length,
+      readings: batch.reduce((n, p) => n + p.readings.length, 0),
+      messages: messages.length,
+      sendCalls: calls.length,
+      failedReadings,
+      durationMs: this.#now() - started
     })
   }
 }

@@ -2,7 +2,7 @@ import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs'
 import { decodeMessage, type Reading } from '@labclimate/contract'
 import t from 'tap'
 import { startTestQueue, TEST_CREDENTIALS } from '../../../test/support/sqs.ts'
-import { createSqsClient, EnqueueError, ReadingsProducer } from '../src/index.ts'
+import { createSqsClient, EnqueueError, ReadingsProducer, type FlushReport } from '../src/index.ts'
 
 const T0 = Date.UTC(2026, 10, 25, 0, 0, 0)
 const readingsFor = (labId: number, n: number): Reading[] =>
@@ -37,8 +37,10 @@ t.test('concurrent requests are coalesced into few large messages, and every rea
 
 t.test('small requests wait briefly and share a message', async (t) => {
   const queue = await startTestQueue(t)
-  const producer = new ReadingsProducer({ client: queue.client, queueUrl: queue.queueUrl, lingerMs: 30 })
+  const flushes: FlushReport[] = []
+  const producer = new ReadingsProducer({ client: queue.client, queueUrl: queue.queueUrl, lingerMs: 30, onFlush: (f) => flushes.push(f) })
   await Promise.all([1, 2, 3, 4, 5].map(async (lab) => await producer.enqueue(readingsFor(lab, 1))))
+  t.match(flushes, [{ requests: 5, readings: 5, messages: 1, sendCalls: 1, failedReadings: 0 }], 'one report for the one coalesced batch')
   const bodies = await drain(queue.client, queue.queueUrl)
   t.equal(bodies.length, 1, 'five one-reading requests, one message')
   t.equal(decodeMessage(bodies[0]!).readings.length, 5)

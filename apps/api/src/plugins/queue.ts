@@ -17,7 +17,16 @@ export interface QueuePluginOptions {
 
 export default fp<QueuePluginOptions>(async (app, { sqs, lingerMs }) => {
   const client = createSqsClient(sqs)
-  const producer = new ReadingsProducer({ client, queueUrl: sqs.queueUrl, lingerMs })
+  // One log line per coalesced batch, as the worker logs one per stored batch.
+  const producer = new ReadingsProducer({
+    client,
+    queueUrl: sqs.queueUrl,
+    lingerMs,
+    onFlush: (flush) => {
+      if (flush.failedReadings > 0) app.log.warn(flush, 'batch not queued')
+      else app.log.info(flush, 'batch queued')
+    }
+  })
   app.decorate('sqs', client)
   app.decorate('readingsProducer', producer)
   // onClose runs after in-flight requests have finished: flush what they buffered, then let go of the client.
