@@ -88,18 +88,8 @@ export class ServiceStack extends Stack {
     })
     queue.grantSendMessages(apiTask.taskRole)
 
-    this.apiService = new ecs.FargateService(this, 'Api', {
-      cluster: this.cluster,
-      taskDefinition: apiTask,
-      desiredCount: config.api.minTasks,
-      securityGroups: [stateful.apiSecurityGroup],
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      assignPublicIp: false,
-      minHealthyPercent: 100,
-      maxHealthyPercent: 200,
-      circuitBreaker: { enable: true, rollback: true },
-      healthCheckGracePeriod: Duration.seconds(30)
-    })
+    // The grace period covers the ALB's first health checks of a new task.
+    this.apiService = this.privateService('Api', apiTask, stateful.apiSecurityGroup, config.api.minTasks, { healthCheckGracePeriod: Duration.seconds(30) })
 
     const albSecurityGroup = stateful.albSecurityGroup
     this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'Alb', {
@@ -147,17 +137,7 @@ export class ServiceStack extends Stack {
     })
     queue.grantConsumeMessages(workerTask.taskRole)
 
-    this.workerService = new ecs.FargateService(this, 'Worker', {
-      cluster: this.cluster,
-      taskDefinition: workerTask,
-      desiredCount: config.worker.minTasks,
-      securityGroups: [stateful.workerSecurityGroup],
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      assignPublicIp: false,
-      minHealthyPercent: 100,
-      maxHealthyPercent: 200,
-      circuitBreaker: { enable: true, rollback: true }
-    })
+    this.workerService = this.privateService('Worker', workerTask, stateful.workerSecurityGroup, config.worker.minTasks)
 
     // Target tracking on "visible messages / running tasks": the L2 scaleToTrackCustomMetric takes one
     // metric, not metric math, so the policy is written with the L1 construct.
@@ -294,5 +274,24 @@ export class ServiceStack extends Stack {
     new CfnOutput(this, 'MigrateTaskDefinitionArn', { value: this.migrateTask.taskDefinitionArn })
     new CfnOutput(this, 'ApiServiceName', { value: this.apiService.serviceName })
     new CfnOutput(this, 'WorkerServiceName', { value: this.workerService.serviceName })
+  }
+
+  /**
+   * Both services run the same way: private subnets without public IPs, rolling deploys that keep every
+   * running task until its replacement is healthy, and automatic rollback when a deploy does not become healthy.
+   */
+  private privateService (id: string, taskDefinition: ecs.FargateTaskDefinition, securityGroup: ec2.ISecurityGroup, desiredCount: number, extra: Partial<ecs.FargateServiceProps> = {}): ecs.FargateService {
+    return new ecs.FargateService(this, id, {
+      cluster: this.cluster,
+      taskDefinition,
+      desiredCount,
+      securityGroups: [securityGroup],
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      assignPublicIp: false,
+      minHealthyPercent: 100,
+      maxHealthyPercent: 200,
+      circuitBreaker: { enable: true, rollback: true },
+      ...extra
+    })
   }
 }
