@@ -3,8 +3,8 @@
 // --smoke   tiny sizes (under a minute): proves the harness works, the figures mean nothing
 // --out     where the JSON results go (default bench/results; smoke: <tmpdir>/labclimate-bench-smoke)
 // --profile starts the API and worker processes with --cpu-prof, profiles written to DIR
-// Needs MariaDB at TEST_DATABASE_URL (default mysql://labclimate:labclimate@127.0.0.1:3306/labclimate);
-// creates and drops labclimate_bench_* databases. SQS is an in-process fauxqs server behind a counting proxy.
+// Runs on a private MariaDB server of its own, started and stopped like the test suite's
+// (test/support/mariadb-server.ts), or on the server at TEST_DATABASE_URL; creates and drops labclimate_bench_* databases. SQS is an in-process fauxqs server behind a counting proxy.
 import { randomBytes } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -17,6 +17,7 @@ import { connectDatabase, createApiKey, migrateToLatest, windowTotals, type Data
 import autocannon from 'autocannon'
 import { sql, type Kysely } from 'kysely'
 import { createConnection, type Connection } from 'mysql2/promise'
+import { findMariaDb, startMariaDb, stopMariaDb } from '../test/support/mariadb-server.ts'
 import { freePortNumber, machine, REPO_ROOT, round, sleep, startProcess, summarize, waitFor, cpuSeconds, type Proc, type SqsCounts } from './lib.ts'
 
 const { values: args } = parseArgs({
@@ -32,7 +33,7 @@ const OUT = resolve(args.out ?? (SMOKE ? join(tmpdir(), 'labclimate-bench-smoke'
 const ONLY = new Set((args.only ?? '1,2,3,4,5,6').split(',').map(Number))
 const PROFILE_ARGS = args.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(args.profile)}`]
 const env = readEnv(process.env)
-const SERVER_URL = env.url('TEST_DATABASE_URL', ['mysql']) ?? 'mysql://labclimate:labclimate@127.0.0.1:3306/labclimate'
+const OWN_SERVER_URL = env.url('TEST_DATABASE_URL', ['mysql'])
 env.done()
 
 const S = SMOKE
@@ -45,6 +46,8 @@ const HOUR_MS = 3_600_000
 const MINUTE_MS = 60_000
 const started = Date.now()
 const log = (message: string): void => { process.stderr.write(`[bench +${((Date.now() - started) / 1000).toFixed(1)}s] ${message}\n`) }
+const privateServer = OWN_SERVER_URL === undefined ? await startMariaDb(findMariaDb(log)) : undefined
+const SERVER_URL = OWN_SERVER_URL ?? privateServer?.url ?? ''
 
 interface Figure {
   id: number
@@ -441,6 +444,7 @@ try {
   await sqsProc.stop()
   for (const name of dropLater) await admin.query(`DROP DATABASE IF EXISTS \`${name}\``)
   await admin.end()
+  if (privateServer !== undefined) await stopMariaDb(privateServer)
 }
 if (failed !== undefined) throw failed
 

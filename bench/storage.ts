@@ -1,5 +1,5 @@
 // Bytes per reading on disk, measured: `node bench/storage.ts [labs]` (default 350 labs × 2,880 readings = 1,008,000).
-// Creates a scratch database labclimate_bench_<random> on TEST_DATABASE_URL (default: the test server), stores one
+// Creates a scratch database labclimate_bench_<random> on TEST_DATABASE_URL (default: a private server, as `pnpm test`), stores one
 // day of readings the way the worker does (storeReadings, 10 lab-days per transaction, labs in random order), runs
 // ANALYZE TABLE, reads data + index bytes of that day's partition and of the rollups, writes the day's archive
 // (gzip NDJSON) to a temporary folder, prints the figures and drops the database. About a minute.
@@ -12,10 +12,13 @@ import type { Reading } from '@labclimate/contract'
 import { connectDatabase, LocalArchiveStore, migrateToLatest, storeReadings, writeDayArchive, partitionName, DAY_MS, type Database } from '@labclimate/store'
 import { sql, type Kysely } from 'kysely'
 import { createConnection } from 'mysql2/promise'
+import { findMariaDb, startMariaDb, stopMariaDb } from '../test/support/mariadb-server.ts'
 
 const read = readEnv(process.env)
-const serverUrl = read.url('TEST_DATABASE_URL', ['mysql']) ?? 'mysql://labclimate:labclimate@127.0.0.1:3306/labclimate'
+const ownServerUrl = read.url('TEST_DATABASE_URL', ['mysql'])
 read.done()
+const privateServer = ownServerUrl === undefined ? await startMariaDb(findMariaDb((line) => { process.stderr.write(`${line}\n`) })) : undefined
+const serverUrl = ownServerUrl ?? privateServer?.url ?? ''
 const labs = Number(process.argv[2] ?? 350)
 const PER_DAY = 2880
 const DAY = Math.floor(Date.now() / DAY_MS) * DAY_MS + DAY_MS // tomorrow: exactly one partition
@@ -103,4 +106,5 @@ try {
   await admin.query(`DROP DATABASE IF EXISTS \`${name}\``)
   await admin.end()
   await rm(dir, { recursive: true, force: true })
+  if (privateServer !== undefined) await stopMariaDb(privateServer)
 }

@@ -2,20 +2,29 @@
 // processes, typecheck), then the chaos tests (test/chaos/*.chaos.ts: they restart MariaDB, so they
 // run alone, after everything else), then one plain closing line "N passed, N failed" for CI.
 // `pnpm test:chaos` runs only the chaos tests; other arguments go to tap (e.g. one test file).
-import { spawn } from 'node:child_process'
-import { readdirSync } from 'node:fs'
+//
+// It installs what the suite needs beyond node_modules, so it runs on a machine with only Node and npm:
+// a private MariaDB server for this run (test/support/mariadb-server.ts; TEST_DATABASE_URL points the
+// suite at a server of your own instead), and Debian's Chromium for the browser tests when it may
+// (root or passwordless sudo; without it those tests skip and say so).
+import { execFileSync, spawn } from 'node:child_process'
+import { existsSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { readEnv } from '@labclimate/config'
+import { findMariaDb, startMariaDb, stopMariaDb, type MariaDbServer } from '../test/support/mariadb-server.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const tapBin = `${root}node_modules/.bin/tap`
 const chaosFiles = readdirSync(`${root}test/chaos`).filter((f) => f.endsWith('.chaos.ts')).map((f) => `test/chaos/${f}`)
 
 interface Counts { pass: number, fail: number }
+/** What the test processes get on top of this environment: the suite's server, and how the chaos test may restart it. */
+let suiteEnv: Record<string, string> = {}
 
 /** Runs tap, passing its TAP output through, and reads its closing "# { total, pass, fail }" line. */
 async function runTap (args: string[]): Promise<Counts> {
   return await new Promise((resolve) => {
-    const child = spawn(tapBin, ['--reporter=tap', ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: root })
+    const child = spawn(tapBin, ['--reporter=tap', ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: root, env: { ...process.env, ...suiteEnv } })
     let rest = ''
     let counts: Counts | undefined
     child.stdout.on('data', (chunk: Buffer) => {
@@ -38,12 +47,44 @@ async function runTap (args: string[]): Promise<Counts> {
   })
 }
 
+const say = (line: string): void => { process.stderr.write(`test: ${line}\n`) }
+
+function ensureChromium (): void {
+  if (existsSync('/usr/bin/chromium')) return
+  const mayInstall = process.getuid?.() === 0 || (() => { try { execFileSync('sudo', ['-n', 'true'], { stdio: 'ignore' }); return true } catch { return false } })()
+  if (!mayInstall) { say('no /usr/bin/chromium and no root to install it: the browser tests will skip (sudo sh scripts/install-chromium.sh)'); return }
+  try { execFileSync('sh', [`${root}scripts/install-chromium.sh`], { stdio: ['ignore', 'inherit', 'inherit'] }) } catch { say('installing Chromium failed: the browser tests will skip') }
+}
+
+const env = readEnv(process.env)
+const ownDatabaseUrl = env.url('TEST_DATABASE_URL', ['mysql'])
+env.done()
+
 const args = process.argv.slice(2)
 const runs: string[][] = args[0] === '--chaos' ? [chaosFiles] : args.length > 0 ? [args] : [[], chaosFiles]
 let total: Counts = { pass: 0, fail: 0 }
-for (const run of runs) {
-  const counts = await runTap(run)
-  total = { pass: total.pass + counts.pass, fail: total.fail + counts.fail }
+let server: MariaDbServer | undefined
+const stop = async (): Promise<void> => { if (server !== undefined) { const s = server; server = undefined; await stopMariaDb(s) } }
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { void stop().finally(() => process.exit(130)) })
+try {
+  ensureChromium()
+  if (ownDatabaseUrl === undefined) {
+    const installation = findMariaDb(say)
+    server = await startMariaDb(installation)
+    say(`private MariaDB (${installation.source}) at ${server.url}, data in ${server.dataDir}`)
+    suiteEnv = { TEST_DATABASE_URL: server.url, TEST_MARIADB: JSON.stringify(server) }
+  } else {
+    say(`MariaDB/MySQL from TEST_DATABASE_URL (the chaos test skips: it restarts only a server of its own)`)
+  }
+  for (const run of runs) {
+    const counts = await runTap(run)
+    total = { pass: total.pass + counts.pass, fail: total.fail + counts.fail }
+  }
+} catch (error) {
+  say(error instanceof Error ? error.message : String(error))
+  total = { ...total, fail: total.fail + 1 }
+} finally {
+  await stop()
 }
 console.log(`${total.pass} passed, ${total.fail} failed`)
 process.exit(total.fail === 0 ? 0 : 1)

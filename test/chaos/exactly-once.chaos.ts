@@ -3,12 +3,11 @@
 // very messages the API sent. At the end: every reading answered 202 is stored exactly once
 // with its values, no refused item is stored, nothing is in the DLQ, and the rollups equal a
 // recomputation from the raw rows. Bounded: about a minute.
-import { execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { SendMessageCommand } from '@aws-sdk/client-sqs'
 import { createApiKey } from '@labclimate/store'
 import { sql } from 'kysely'
 import t from 'tap'
+import { restartMariaDb, type MariaDbServer } from '../support/mariadb-server.ts'
 import { createTestDatabase } from '../support/mysql.ts'
 import { freePort, startApp, type AppProcess } from '../support/processes.ts'
 import { queueDepth, startTestQueue } from '../support/sqs.ts'
@@ -19,21 +18,10 @@ const LABS = Array.from({ length: 10 }, (_, i) => i + 1)
 const BATCH = 200
 
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
-const mariadbUp = (): boolean => { try { execFileSync('mysqladmin', ['-uroot', 'ping'], { stdio: 'ignore' }); return true } catch { return false } }
+// The suite's own MariaDB (scripts/test.ts starts it and says how to restart it), never a server of the machine's.
+const ownServer = process.env.TEST_MARIADB === undefined ? undefined : JSON.parse(process.env.TEST_MARIADB) as MariaDbServer
 
-async function restartMariaDb (): Promise<number> {
-  const started = Date.now()
-  execFileSync('mysqladmin', ['-uroot', 'shutdown'])
-  await waitFor('MariaDB down', () => !mariadbUp(), 30_000, 100)
-  execFileSync('start-stop-daemon', ['--start', '--oknodo', '--background', '--exec', '/usr/sbin/mariadbd', '--', '--user=mysql'])
-  await waitFor('MariaDB up', () => mariadbUp(), 60_000, 200)
-  return Date.now() - started
-}
-
-// Restarting the database needs a local MariaDB this user may stop and start (CI's machine: root).
-const canRestart = process.getuid?.() === 0 && existsSync('/usr/sbin/mariadbd') && mariadbUp()
-
-t.test('exactly once under SIGKILL, a database restart and duplicate deliveries', { skip: canRestart ? false : 'needs root and a local MariaDB to restart (/usr/sbin/mariadbd, mysqladmin -uroot)' }, async (t) => {
+t.test('exactly once under SIGKILL, a database restart and duplicate deliveries', { skip: ownServer === undefined ? 'restarts only the suite\'s own MariaDB: run it with pnpm test, without TEST_DATABASE_URL' : false }, async (t) => {
   const queue = await startTestQueue(t, { maxReceiveCount: 10, visibilityTimeoutSeconds: 10 })
   const database = await createTestDatabase(t)
   const nowMs = Date.now()
@@ -44,7 +32,7 @@ t.test('exactly once under SIGKILL, a database restart and duplicate deliveries'
   const env = { DATABASE_URL: database.url, SQS_QUEUE_URL: queue.queueUrl, SQS_ENDPOINT: queue.endpoint, AWS_REGION: queue.region, LOG_LEVEL: 'error' }
   const workerEnv = { ...env, SQS_WAIT_TIME_SECONDS: '1', WORKER_CONSUMERS: '2', SQS_VISIBILITY_TIMEOUT_SECONDS: '10', MIGRATE_ON_START: 'false' }
   const port = await freePort()
-  const api = startApp('apps/api/src/server.ts', { ...env, PORT: String(port), HOST: '127.0.0.1', AUTH_CACHE_SECONDS: '300' })
+  const api = startApp('apps/api/src/server.ts', { ...env, PORT: String(port), HOST: '127.0.0.1', AUTH_CACHE_SECONDS: '300', RATE_LIMIT_PER_MINUTE: '1000000' })
   const workers: AppProcess[] = [startApp('apps/worker/src/main.ts', workerEnv), startApp('apps/worker/src/main.ts', workerEnv)]
   t.teardown(async () => { await api.stop(); for (const w of workers) await w.stop() })
   const base = `http://127.0.0.1:${port}`
@@ -107,7 +95,7 @@ t.test('exactly once under SIGKILL, a database restart and duplicate deliveries'
     workers[0]?.child.kill('SIGKILL'); figures.workerKills++
     await sleep(3000); workers[0] = startApp('apps/worker/src/main.ts', workerEnv)
     await sleep(2000); capture()
-    figures.mariadbRestartMs = await restartMariaDb()
+    figures.mariadbRestartMs = await restartMariaDb(ownServer as MariaDbServer, { downMs: 1000 })
     await sleep(2000); capture(); await duplicate()
     workers[1]?.child.kill('SIGKILL'); figures.workerKills++
     await sleep(3000); workers[1] = startApp('apps/worker/src/main.ts', workerEnv)

@@ -43,3 +43,9 @@ export function viaProxy (databaseUrl: string, proxy: TcpProxy): string {
   url.port = String(proxy.port)
   return url.toString()
 }
+
+/** The host and port a database URL points at: what a proxy in front of it forwards to. */
+export function serverOf (databaseUrl: string): { host: string, port: number } {
+  const url = new URL(databaseUrl)
+  return { host: url.hostname, port: url.port === '' ? 3306 : Number(url.port) }
+}

@@ -6,7 +6,7 @@ import { startFauxqs } from 'fauxqs'
 import t from 'tap'
 import { createTestDatabase } from '../../../test/support/mysql.ts'
 import { startTestQueue, TEST_CREDENTIALS } from '../../../test/support/sqs.ts'
-import { startTcpProxy, viaProxy } from '../../../test/support/tcp-proxy.ts'
+import { serverOf, startTcpProxy, viaProxy } from '../../../test/support/tcp-proxy.ts'
 import { waitFor } from '../../../test/support/wait.ts'
 import app, { serverOptions } from '../src/app.ts'
 import { buildTestApp } from './helper.ts'
@@ -36,7 +36,7 @@ t.test('with SQS down the API answers 503 + Retry-After; once SQS is back the cl
 t.test('readiness is red while the database is unreachable and green when it is back; ingest of known labs goes on', async (t) => {
   const database = await createTestDatabase(t)
   const queue = await startTestQueue(t)
-  const proxy = await startTcpProxy({ host: '127.0.0.1', port: 3306 })
+  const proxy = await startTcpProxy(serverOf(database.url))
   t.teardown(proxy.close)
   const server = Fastify({ ...serverOptions({ requestTimeoutMs: 30_000 }), logger: false })
   t.teardown(async () => { await server.close() })

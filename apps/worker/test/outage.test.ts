@@ -4,7 +4,7 @@ import { pino } from 'pino'
 import t from 'tap'
 import { createTestDatabase } from '../../../test/support/mysql.ts'
 import { queueDepth, startTestQueue, TEST_CREDENTIALS } from '../../../test/support/sqs.ts'
-import { startTcpProxy, viaProxy } from '../../../test/support/tcp-proxy.ts'
+import { serverOf, startTcpProxy, viaProxy } from '../../../test/support/tcp-proxy.ts'
 import { waitFor } from '../../../test/support/wait.ts'
 import { createWorker } from '../src/worker.ts'
 
@@ -15,7 +15,7 @@ t.test('while the database is unreachable the worker holds its batch, then store
   // Short visibility and a low redrive count: messages that were received again and again would be in the DLQ within seconds.
   const queue = await startTestQueue(t, { maxReceiveCount: 2, visibilityTimeoutSeconds: 2 })
   const database = await createTestDatabase(t)
-  const proxy = await startTcpProxy({ host: '127.0.0.1', port: 3306 })
+  const proxy = await startTcpProxy(serverOf(database.url))
   t.teardown(proxy.close)
   const logs: string[] = []
   const log = pino({ level: 'warn' }, { write: (line: string) => { logs.push(line) } })
