@@ -37,8 +37,14 @@ const CACHE = join(REPO_ROOT, '.cache/mariadb')
 const PACKAGES = ['mariadb-server-core', 'mariadb-client-core']
 
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
-const run = (command: string, args: string[], options: { cwd?: string, env?: NodeJS.ProcessEnv } = {}): string =>
-  execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...options })
+function run (command: string, args: string[], options: { cwd?: string, env?: NodeJS.ProcessEnv } = {}): string {
+  try {
+    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...options })
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr ?? ''
+    throw new Error(`${command} ${args.join(' ')} failed: ${stderr.trim().split('\n').slice(-8).join('\n')}`, { cause: error })
+  }
+}
 const has = (command: string): boolean => { try { run('sh', ['-c', `command -v ${command}`]); return true } catch { return false } }
 
 function libraryDirs (root: string): string[] {
@@ -140,6 +146,8 @@ export async function startMariaDb (installation: MariaDbInstallation): Promise<
   const asRoot = process.getuid?.() === 0 ? ['--user=root'] : []
   run(join(prefix, 'bin/mariadb-install-db'), [
     '--no-defaults', `--basedir=${prefix}`, `--datadir=${join(dataDir, 'data')}`, '--skip-test-db', '--skip-name-resolve',
+    // --force: no host name lookup (resolveip), which fails where /etc/hosts does not name this host
+    '--force',
     // root with an empty password over the private socket, whoever runs the tests (socket auth maps OS users)
     '--auth-root-authentication-method=normal', ...asRoot
   ], { cwd: dataDir, env: { ...env, PATH: process.env.PATH ?? '' } })
