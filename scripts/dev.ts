@@ -17,6 +17,10 @@ const databaseUrl = read.url('DATABASE_URL', ['mysql', 'sqlite']) ?? `sqlite:${d
 if (databaseUrl.startsWith('sqlite:')) mkdirSync(dataDir, { recursive: true })
 const port = read.int('PORT', { default: 3000, min: 1, max: 65535 })
 const sqsPort = read.int('SQS_PORT', { default: 4566, min: 1, max: 65535 })
+// Loopback unless asked otherwise: the keys printed below are live, and this is one person's machine.
+const host = read.string('HOST', { default: '127.0.0.1' }) as string
+// CloudWatch metric lines (EMF) are for CloudWatch; on a terminal they bury the logs a person reads.
+const metricsEmf = read.bool('METRICS_EMF', { default: false })
 read.done()
 
 const sqs = await startFauxqs({ port: sqsPort, logger: false })
@@ -30,7 +34,9 @@ const env = {
   SQS_QUEUE_URL: queue.queueUrl,
   SQS_ENDPOINT: `http://127.0.0.1:${sqs.port}`,
   AWS_REGION: 'us-east-1',
-  PORT: String(port)
+  PORT: String(port),
+  HOST: host,
+  METRICS_EMF: String(metricsEmf)
 }
 const [worker, apiProcess] = ['apps/worker/src/main.ts', 'apps/api/src/server.ts'].map((entry) =>
   spawn(process.execPath, [entry], { env, stdio: 'inherit', cwd: new URL('..', import.meta.url) }))
@@ -53,7 +59,7 @@ try {
     `labclimate is up: API ${api}  (SQS http://127.0.0.1:${sqs.port}, database ${databaseUrl.replace(/:[^:@/]*@/, ':***@')}${databaseUrl.startsWith('sqlite:') ? ', embedded' : ''})`,
     `  admin key:               ${admin}`,
     `  read key:                ${reader}`,
-    `  device key (lab ${demo.id}):    ${device}`,
+    `  ${`device key (lab ${demo.id}):`.padEnd(25)}${device}`,
     `  docs:                    ${api}/docs`,
     `  dashboard:               ${api}/dashboard  (paste the read key)`,
     '  try:',
