@@ -38,9 +38,14 @@ const env = {
   HOST: host,
   METRICS_EMF: String(metricsEmf)
 }
+// Each app leads a process group of its own: a Ctrl-C at the terminal reaches only this launcher, which
+// then stops them in the order that loses nothing (below). Were they in the terminal's group, the worker
+// would stop at once and leave accepted readings on the in-memory queue.
 const [worker, apiProcess] = ['apps/worker/src/main.ts', 'apps/api/src/server.ts'].map((entry) =>
-  spawn(process.execPath, [entry], { env, stdio: 'inherit', cwd: new URL('..', import.meta.url) }))
+  spawn(process.execPath, [entry], { env, stdio: 'inherit', cwd: new URL('..', import.meta.url), detached: true }))
 const children = [worker, apiProcess].filter((c) => c !== undefined)
+// If the launcher itself fails, its apps go with it rather than live on, detached.
+process.once('exit', () => { for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM') })
 
 const api = `http://127.0.0.1:${port}`
 for (let i = 0; i < 120; i++) {
@@ -85,14 +90,17 @@ const depth = (): number => {
 const stop = (): void => {
   if (stopping) return
   stopping = true
+  console.error('labclimate: stopping: the API flushes, the worker drains the queue, then both exit')
   void (async () => {
     if (apiProcess !== undefined) { apiProcess.kill('SIGTERM'); await exited(apiProcess) }
-    for (let i = 0; i < 100 && depth() > 0 && worker?.exitCode === null; i++) await new Promise((done) => setTimeout(done, 100))
+    for (let i = 0; i < 1200 && depth() > 0 && worker?.exitCode === null; i++) await new Promise((done) => setTimeout(done, 100))
+    if (depth() > 0) console.error(`labclimate: ${depth()} messages left on the queue (the worker stopped, or did not drain them in 2 minutes) are lost with it`)
     if (worker !== undefined) { worker.kill('SIGTERM'); await exited(worker) }
     await sqs.stop()
     process.exit(0)
   })()
 }
-process.once('SIGINT', stop)
-process.once('SIGTERM', stop)
+// `on`, not `once`: a second Ctrl-C must not kill the launcher mid-drain and orphan its detached apps.
+process.on('SIGINT', stop)
+process.on('SIGTERM', stop)
 for (const child of children) child.once('exit', stop)

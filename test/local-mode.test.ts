@@ -2,6 +2,7 @@
 // worker against an in-process SQS server and a SQLite file in the data folder, prints keys that work,
 // and keeps the readings across a restart.
 import { mkdtempSync, rmSync } from 'node:fs'
+import { DatabaseSync } from 'node:sqlite'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -10,8 +11,8 @@ import { waitFor } from './support/wait.ts'
 
 interface Started { dev: AppProcess, keys: { admin: string, read: string, device: string } }
 
-async function startDev (env: Record<string, string>): Promise<Started> {
-  const dev = startApp('scripts/dev.ts', env)
+async function startDev (env: Record<string, string>, options: { detached?: boolean } = {}): Promise<Started> {
+  const dev = startApp('scripts/dev.ts', env, options)
   const banner = await waitFor('the banner with keys', () => /device key \(lab 1\):\s+(lc_\S+)/.test(dev.output()) ? dev.output() : undefined, 60_000, 100)
     .catch((error: unknown) => { throw new Error(`${String(error)}\n${dev.output()}`) })
   const key = (label: RegExp): string => label.exec(banner)?.[1] ?? ''
@@ -49,4 +50,33 @@ t.test('pnpm dev without a database server: embedded SQLite + SQS, keys that wor
   t.teardown(async () => { await second.dev.stop() })
   t.match(await labs(second.keys.read), [{ lab_id: 1, readings: 2, avg_temp: '22.00°C' }], 'the readings survived the restart')
   t.equal(await second.dev.stop(), 0)
+})
+
+t.test('Ctrl-C at the terminal (SIGINT to the whole process group) right after a burst loses no accepted reading', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'labclimate-local-'))
+  t.teardown(() => { rmSync(dataDir, { recursive: true, force: true }) })
+  const port = await freePort()
+  const env = { PORT: String(port), SQS_PORT: String(await freePort()), LABCLIMATE_DATA_DIR: dataDir, LOG_LEVEL: 'warn', METRICS_EMF: 'false' }
+  // One consumer taking one message at a time: the queue still holds most of the burst when the signal comes.
+  const { dev, keys } = await startDev({ ...env, WORKER_CONSUMERS: '1', SQS_BATCH_SIZE: '1' }, { detached: true })
+  t.teardown(async () => { await dev.stop() })
+
+  // 40 uploads of 2,880 readings, one a second from 6.5 days ago: far more than the worker stores before the signal.
+  const start = Date.now() - 6.5 * 86_400_000
+  const upload = async (batch: number): Promise<number> => {
+    const items = Array.from({ length: 2880 }, (_, i) => ({ lab_id: 1, timestamp: start + (batch * 2880 + i) * 1000, temperature: 20 + (i % 10) / 10, humidity: 40 }))
+    const res = await fetch(`http://127.0.0.1:${port}/labs/upload`, { method: 'POST', headers: { authorization: `Bearer ${keys.device}`, 'content-type': 'application/json' }, body: JSON.stringify(items) })
+    t.equal(res.status, 202, `upload ${batch}`)
+    return ((await res.json()) as { accepted: number }).accepted
+  }
+  let accepted = 0
+  for (let batch = 0; batch < 40; batch += 4) accepted += (await Promise.all([0, 1, 2, 3].map(async (k) => await upload(batch + k)))).reduce((a, b) => a + b, 0)
+  t.equal(accepted, 115_200)
+
+  process.kill(-(dev.child.pid as number), 'SIGINT')
+  t.equal(await dev.stop(), 0, 'exits 0 after draining')
+  const db = new DatabaseSync(join(dataDir, 'labclimate.sqlite'))
+  t.teardown(() => { db.close() })
+  const stored = db.prepare('SELECT COUNT(*) AS n FROM readings WHERE lab_id = 1').get() as { n: number }
+  t.equal(stored.n, accepted, 'every accepted reading is in the database')
 })
