@@ -21,10 +21,20 @@ interface Counts { pass: number, fail: number }
 /** What the test processes get on top of this environment: the suite's server, and how the chaos test may restart it. */
 let suiteEnv: Record<string, string> = {}
 
+let tapGroup: number | undefined
+function killGroup (signal: NodeJS.Signals): void {
+  if (tapGroup === undefined) return
+  try { process.kill(-tapGroup, signal) } catch { /* the group is already gone */ }
+}
+
 /** Runs tap, passing its TAP output through, and reads its closing "# { total, pass, fail }" line. */
 async function runTap (args: string[]): Promise<Counts> {
   return await new Promise((resolve) => {
-    const child = spawn(tapBin, ['--reporter=tap', ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: root, env: { ...process.env, ...suiteEnv } })
+    // tap leads a process group of its own holding every test process and the apps they start, so that
+    // nothing outlives the run: the group is killed when tap ends (an app whose test was killed by a
+    // timeout would otherwise live on) and when the run is interrupted (see `interrupt`).
+    const child = spawn(tapBin, ['--reporter=tap', ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: root, env: { ...process.env, ...suiteEnv }, detached: true })
+    tapGroup = child.pid
     let rest = ''
     let counts: Counts | undefined
     child.stdout.on('data', (chunk: Buffer) => {
@@ -40,6 +50,8 @@ async function runTap (args: string[]): Promise<Counts> {
       }
     })
     child.on('close', (code) => {
+      killGroup('SIGKILL')
+      tapGroup = undefined
       const { pass, fail } = counts ?? { pass: 0, fail: 0 }
       // A run that exits non-zero without a failed test (a crash, a bail-out) still counts as failing.
       resolve({ pass, fail: code !== 0 && fail === 0 ? 1 : fail })
@@ -65,7 +77,18 @@ const runs: string[][] = args[0] === '--chaos' ? [chaosFiles] : args.length > 0 
 let total: Counts = { pass: 0, fail: 0 }
 let server: MariaDbServer | undefined
 const stop = async (): Promise<void> => { if (server !== undefined) { const s = server; server = undefined; await stopMariaDb(s) } }
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { void stop().finally(() => process.exit(130)) })
+// Ctrl-C reaches only this process (tap's group is its own): end the tests; the server goes after them. `on`, not
+// `once`: pnpm passes the signal on too, and a second one must not cut the server's shutdown short.
+let interrupted = false
+const interrupt = (): void => {
+  if (interrupted) return
+  interrupted = true
+  say('interrupted: stopping the tests, their apps and the private MariaDB')
+  killGroup('SIGTERM')
+  // tap then ends, the loop below stops and `finally` shuts the server down.
+  setTimeout(() => { killGroup('SIGKILL') }, 2000).unref()
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, interrupt)
 try {
   ensureChromium()
   if (ownDatabaseUrl === undefined) {
@@ -77,6 +100,7 @@ try {
     say(`MariaDB/MySQL from TEST_DATABASE_URL (the chaos test skips: it restarts only a server of its own)`)
   }
   for (const run of runs) {
+    if (interrupted) break
     const counts = await runTap(run)
     total = { pass: total.pass + counts.pass, fail: total.fail + counts.fail }
   }
@@ -87,4 +111,4 @@ try {
   await stop()
 }
 console.log(`${total.pass} passed, ${total.fail} failed`)
-process.exit(total.fail === 0 ? 0 : 1)
+process.exit(interrupted ? 130 : total.fail === 0 ? 0 : 1)
