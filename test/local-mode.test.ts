@@ -1,7 +1,7 @@
 // The embedded local mode as a person uses it: `pnpm dev` with no DATABASE_URL runs the real API and
 // worker against an in-process SQS server and a SQLite file in the data folder, prints keys that work,
 // and keeps the readings across a restart.
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { DatabaseSync } from 'node:sqlite'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,10 +9,14 @@ import t from 'tap'
 import { freePort, startApp, type AppProcess } from './support/processes.ts'
 import { waitFor } from './support/wait.ts'
 
+// Linux's /proc: a process's children, and its process group (the field after the state and the parent).
+const childrenOf = (pid: number): number[] => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter((p) => p !== '').map(Number)
+const processGroupOf = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[2])
+
 interface Started { dev: AppProcess, keys: { admin: string, read: string, device: string } }
 
-async function startDev (env: Record<string, string>, options: { detached?: boolean } = {}): Promise<Started> {
-  const dev = startApp('scripts/dev.ts', env, options)
+async function startDev (env: Record<string, string>): Promise<Started> {
+  const dev = startApp('scripts/dev.ts', env)
   const banner = await waitFor('the banner with keys', () => /device key \(lab 1\):\s+(lc_\S+)/.test(dev.output()) ? dev.output() : undefined, 60_000, 100)
     .catch((error: unknown) => { throw new Error(`${String(error)}\n${dev.output()}`) })
   const key = (label: RegExp): string => label.exec(banner)?.[1] ?? ''
@@ -58,7 +62,7 @@ t.test('Ctrl-C at the terminal (SIGINT to the whole process group) right after a
   const port = await freePort()
   const env = { PORT: String(port), SQS_PORT: String(await freePort()), LABCLIMATE_DATA_DIR: dataDir, LOG_LEVEL: 'warn', METRICS_EMF: 'false' }
   // One consumer taking one message at a time: the queue still holds most of the burst when the signal comes.
-  const { dev, keys } = await startDev({ ...env, WORKER_CONSUMERS: '1', SQS_BATCH_SIZE: '1' }, { detached: true })
+  const { dev, keys } = await startDev({ ...env, WORKER_CONSUMERS: '1', SQS_BATCH_SIZE: '1' })
   t.teardown(async () => { await dev.stop() })
 
   // 40 uploads of 2,880 readings, one a second from 6.5 days ago: far more than the worker stores before the signal.
@@ -73,7 +77,10 @@ t.test('Ctrl-C at the terminal (SIGINT to the whole process group) right after a
   for (let batch = 0; batch < 40; batch += 4) accepted += (await Promise.all([0, 1, 2, 3].map(async (k) => await upload(batch + k)))).reduce((a, b) => a + b, 0)
   t.equal(accepted, 115_200)
 
-  process.kill(-(dev.child.pid as number), 'SIGINT')
+  // What a terminal's Ctrl-C reaches: the launcher and each of its children still in the launcher's process group.
+  const launcher = dev.child.pid as number
+  const inGroup = childrenOf(launcher).filter((pid) => processGroupOf(pid) === processGroupOf(launcher))
+  for (const pid of [launcher, ...inGroup]) process.kill(pid, 'SIGINT')
   t.equal(await dev.stop(), 0, 'exits 0 after draining')
   const db = new DatabaseSync(join(dataDir, 'labclimate.sqlite'))
   t.teardown(() => { db.close() })

@@ -23,9 +23,8 @@ export interface AppProcess {
   stop: () => Promise<number | string | null>
 }
 
-/** `detached`: the app leads a process group of its own, so a test can signal the group as a terminal's Ctrl-C does. */
-export function startApp (entry: string, env: Record<string, string>, { detached = false } = {}): AppProcess {
-  const child = spawn(process.execPath, [entry], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached })
+export function startApp (entry: string, env: Record<string, string>): AppProcess {
+  const child = spawn(process.execPath, [entry], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString() })
   child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString() })
