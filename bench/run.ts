@@ -17,7 +17,7 @@ import { connectDatabase, createApiKey, migrateToLatest, windowTotals, type Data
 import autocannon from 'autocannon'
 import { sql, type Kysely } from 'kysely'
 import { createConnection, type Connection } from 'mysql2/promise'
-import { findMariaDb, startMariaDb, stopMariaDb } from '../test/support/mariadb-server.ts'
+import { suiteServer } from '../test/support/mariadb-server.ts'
 import { freePortNumber, machine, REPO_ROOT, round, sleep, startProcess, summarize, waitFor, cpuSeconds, type Proc, type SqsCounts } from './lib.ts'
 
 const { values: args } = parseArgs({
@@ -46,8 +46,8 @@ const HOUR_MS = 3_600_000
 const MINUTE_MS = 60_000
 const started = Date.now()
 const log = (message: string): void => { process.stderr.write(`[bench +${((Date.now() - started) / 1000).toFixed(1)}s] ${message}\n`) }
-const privateServer = OWN_SERVER_URL === undefined ? await startMariaDb(findMariaDb(log)) : undefined
-const SERVER_URL = OWN_SERVER_URL ?? privateServer?.url ?? ''
+const database = await suiteServer(OWN_SERVER_URL, log)
+const SERVER_URL = database.url
 
 interface Figure {
   id: number
@@ -444,7 +444,7 @@ try {
   await sqsProc.stop()
   for (const name of dropLater) await admin.query(`DROP DATABASE IF EXISTS \`${name}\``)
   await admin.end()
-  if (privateServer !== undefined) await stopMariaDb(privateServer)
+  await database.stop()
 }
 if (failed !== undefined) throw failed
 

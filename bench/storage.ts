@@ -12,13 +12,13 @@ import type { Reading } from '@labclimate/contract'
 import { connectDatabase, LocalArchiveStore, migrateToLatest, storeReadings, writeDayArchive, partitionName, DAY_MS, type Database } from '@labclimate/store'
 import { sql, type Kysely } from 'kysely'
 import { createConnection } from 'mysql2/promise'
-import { findMariaDb, startMariaDb, stopMariaDb } from '../test/support/mariadb-server.ts'
+import { suiteServer } from '../test/support/mariadb-server.ts'
 
 const read = readEnv(process.env)
 const ownServerUrl = read.url('TEST_DATABASE_URL', ['mysql'])
 read.done()
-const privateServer = ownServerUrl === undefined ? await startMariaDb(findMariaDb((line) => { process.stderr.write(`${line}\n`) })) : undefined
-const serverUrl = ownServerUrl ?? privateServer?.url ?? ''
+const database = await suiteServer(ownServerUrl, (line) => { process.stderr.write(`${line}\n`) })
+const serverUrl = database.url
 const labs = Number(process.argv[2] ?? 350)
 const PER_DAY = 2880
 const DAY = Math.floor(Date.now() / DAY_MS) * DAY_MS + DAY_MS // tomorrow: exactly one partition
@@ -106,5 +106,5 @@ try {
   await admin.query(`DROP DATABASE IF EXISTS \`${name}\``)
   await admin.end()
   await rm(dir, { recursive: true, force: true })
-  if (privateServer !== undefined) await stopMariaDb(privateServer)
+  await database.stop()
 }

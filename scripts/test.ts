@@ -11,7 +11,7 @@ import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { readEnv } from '@labclimate/config'
-import { findMariaDb, startMariaDb, stopMariaDb, type MariaDbServer } from '../test/support/mariadb-server.ts'
+import { suiteServer, type SuiteServer } from '../test/support/mariadb-server.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const tapBin = `${root}node_modules/.bin/tap`
@@ -75,8 +75,7 @@ env.done()
 const args = process.argv.slice(2)
 const runs: string[][] = args[0] === '--chaos' ? [chaosFiles] : args.length > 0 ? [args] : [[], chaosFiles]
 let total: Counts = { pass: 0, fail: 0 }
-let server: MariaDbServer | undefined
-const stop = async (): Promise<void> => { if (server !== undefined) { const s = server; server = undefined; await stopMariaDb(s) } }
+let database: SuiteServer | undefined
 // Ctrl-C reaches only this process (tap's group is its own): end the tests; the server goes after them. `on`, not
 // `once`: pnpm passes the signal on too, and a second one must not cut the server's shutdown short.
 let interrupted = false
@@ -91,14 +90,9 @@ const interrupt = (): void => {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, interrupt)
 try {
   ensureChromium()
-  if (ownDatabaseUrl === undefined) {
-    const installation = findMariaDb(say)
-    server = await startMariaDb(installation)
-    say(`private MariaDB (${installation.source}) at ${server.url}, data in ${server.dataDir}`)
-    suiteEnv = { TEST_DATABASE_URL: server.url, TEST_MARIADB: JSON.stringify(server) }
-  } else {
-    say(`MariaDB/MySQL from TEST_DATABASE_URL (the chaos test skips: it restarts only a server of its own)`)
-  }
+  if (ownDatabaseUrl !== undefined) say('MariaDB/MySQL from TEST_DATABASE_URL (the chaos test skips: it restarts only a server of its own)')
+  database = await suiteServer(ownDatabaseUrl, say)
+  suiteEnv = { TEST_DATABASE_URL: database.url, ...(database.server === undefined ? {} : { TEST_MARIADB: JSON.stringify(database.server) }) }
   for (const run of runs) {
     if (interrupted) break
     const counts = await runTap(run)
@@ -108,7 +102,7 @@ try {
   say(error instanceof Error ? error.message : String(error))
   total = { ...total, fail: total.fail + 1 }
 } finally {
-  await stop()
+  await database?.stop()
 }
 console.log(`${total.pass} passed, ${total.fail} failed`)
 process.exit(interrupted ? 130 : total.fail === 0 ? 0 : 1)

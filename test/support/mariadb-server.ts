@@ -65,8 +65,10 @@ function aptGet (args: string[], cwd: string): string {
     mkdirSync(join(lists, 'partial'), { recursive: true })
     mkdirSync(join(archives, 'partial'), { recursive: true })
     const own = ['-o', `Dir::State::Lists=${lists}`, '-o', `Dir::Cache::Archives=${archives}`, '-o', 'Debug::NoLocking=1']
-    if (!existsSync(join(lists, 'lock'))) run('apt-get', [...own, '-qq', 'update'], { cwd })
-    writeFileSync(join(lists, 'lock'), '')
+    // A marker of our own: apt itself may leave a file named `lock` in a lists folder.
+    const updated = join(lists, '.labclimate-updated')
+    if (!existsSync(updated)) run('apt-get', [...own, '-qq', 'update'], { cwd })
+    writeFileSync(updated, '')
     return run('apt-get', [...own, ...args], { cwd })
   }
 }
@@ -102,7 +104,7 @@ function installedOnMachine (): MariaDbInstallation | undefined {
   return undefined
 }
 
-export function findMariaDb (log: (line: string) => void): MariaDbInstallation {
+function findMariaDb (log: (line: string) => void): MariaDbInstallation {
   let fetchError: unknown
   if (has('apt-get') && has('dpkg-deb')) {
     try { return fetchFromDebian(log) } catch (error) { fetchError = error }
@@ -139,7 +141,7 @@ async function waitUntil (what: string, check: () => Promise<boolean>, server: M
 }
 
 /** Creates a data folder, starts the server on a free port and creates the suite's user (.ci/setup-mysql.sql). */
-export async function startMariaDb (installation: MariaDbInstallation): Promise<MariaDbServer> {
+async function startMariaDb (installation: MariaDbInstallation): Promise<MariaDbServer> {
   const { prefix } = installation
   const dataDir = await mkdtemp(join(tmpdir(), 'labclimate-mariadb-'))
   const env: Record<string, string> = installation.libraryPath.length > 0 ? { LD_LIBRARY_PATH: installation.libraryPath.join(delimiter) } : {}
@@ -185,7 +187,7 @@ function running (pid: number | undefined): boolean {
 }
 
 /** SIGTERM is MariaDB's clean shutdown; waits until the process is gone. */
-export async function shutdownMariaDb (server: MariaDbServer): Promise<void> {
+async function shutdownMariaDb (server: MariaDbServer): Promise<void> {
   const pid = serverPid(server)
   if (!running(pid)) return
   process.kill(pid as number, 'SIGTERM')
@@ -202,7 +204,23 @@ export async function restartMariaDb (server: MariaDbServer, { downMs = 0 } = {}
   return Date.now() - started
 }
 
-export async function stopMariaDb (server: MariaDbServer): Promise<void> {
+async function stopMariaDb (server: MariaDbServer): Promise<void> {
   await shutdownMariaDb(server)
   rmSync(server.dataDir, { recursive: true, force: true })
+}
+
+export interface SuiteServer {
+  url: string
+  /** The private server, when one was started (undefined when `ownUrl` named a server). */
+  server: MariaDbServer | undefined
+  stop: () => Promise<void>
+}
+
+/** The server a test run or a benchmark uses: the one at `ownUrl` (TEST_DATABASE_URL), or a private one started now. */
+export async function suiteServer (ownUrl: string | undefined, log: (line: string) => void): Promise<SuiteServer> {
+  if (ownUrl !== undefined) return { url: ownUrl, server: undefined, stop: async () => {} }
+  const installation = findMariaDb(log)
+  const server = await startMariaDb(installation)
+  log(`private MariaDB (${installation.source}) at ${server.url}, data in ${server.dataDir}`)
+  return { url: server.url, server, stop: async () => { await stopMariaDb(server) } }
 }
