@@ -1,1 +1,3 @@
-export {}
+export * from './commands.ts'
+export * from './roles.ts'
+export * from './bootstrap.ts'
