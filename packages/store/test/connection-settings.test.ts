@@ -1,0 +1,114 @@
+// What every MySQL connection of ours is set up with: REPEATABLE READ pinned, TLS verified, IAM tokens per login.
+import { execFileSync } from 'node:child_process'
+import { X509Certificate } from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { sql, type Kysely } from 'kysely'
+import { createConnection } from 'mysql2/promise'
+import t from 'tap'
+import { startExtraMariaDb } from '../../../test/support/mariadb-server.ts'
+import { connectDatabase, mysqlPoolOptions, rdsCaBundle, rdsIamTokenSource, type Database } from '../src/index.ts'
+
+/** The session's isolation level, read with SQL both MySQL 8.0 (transaction_isolation) and MariaDB 10.11 (tx_isolation) take. */
+async function isolation (db: Kysely<Database>, scope: 'SESSION' | 'GLOBAL' = 'SESSION'): Promise<string> {
+  const { rows } = await sql<{ Value: string }>`SHOW ${sql.raw(scope)} VARIABLES WHERE Variable_name IN ('tx_isolation', 'transaction_isolation')`.execute(db)
+  return rows[0]?.Value ?? '(none)'
+}
+
+t.test('TLS: the server certificate is verified against the RDS CA bundle', async (t) => {
+  const options = mysqlPoolOptions({ url: 'mysql://labclimate_api@db.cluster-abc.eu-west-1.rds.amazonaws.com:3306/labclimate', tls: {} })
+  const ssl = options.ssl as { ca: string[], rejectUnauthorized: boolean }
+  t.equal(ssl.rejectUnauthorized, true, 'verified, never just encrypted')
+  const subjects = ssl.ca.map((pem) => new X509Certificate(pem).subject)
+  // The current RDS roots (rds-ca-rsa2048-g1 is the default for new clusters); checked here, not taken from the code.
+  for (const region of ['eu-west-1', 'us-east-1']) {
+    for (const kind of ['RSA2048', 'RSA4096', 'ECC384']) t.ok(subjects.some((s) => s.includes(`CN=Amazon RDS ${region} Root CA ${kind} G1`)), `${region} ${kind} root in the bundle`)
+  }
+  t.ok(ssl.ca.every((pem) => new X509Certificate(pem).ca), 'only CA certificates')
+  t.same(rdsCaBundle(), ssl.ca)
+  t.equal(mysqlPoolOptions({ url: 'mysql://u:p@127.0.0.1:3306/labclimate' }).ssl, undefined, 'no TLS unless asked (local MariaDB)')
+})
+
+t.test('IAM auth: a fresh token for each new connection, none in the URL', async (t) => {
+  let issued = 0
+  const options = mysqlPoolOptions({
+    url: 'mysql://labclimate_worker@db.cluster-abc.eu-west-1.rds.amazonaws.com:3306/labclimate',
+    tls: {},
+    iamAuth: { region: 'eu-west-1', tokenSource: async () => `token-${++issued}` }
+  })
+  const plugin = options.authPlugins?.mysql_clear_password
+  t.ok(plugin, 'answers the auth switch Aurora asks for (mysql_clear_password)')
+  t.equal(issued, 0, 'no token before a connection asks')
+  // mysql2 calls the plugin factory once per handshake: two new connections, two tokens.
+  const handshake = async (): Promise<string> => {
+    const answer = await (plugin as (o: unknown) => (data: Buffer) => Promise<Buffer>)({ connection: {}, command: {} })(Buffer.alloc(0))
+    return answer.toString()
+  }
+  t.equal(await handshake(), 'token-1\0')
+  t.equal(await handshake(), 'token-2\0')
+  t.equal(issued, 2)
+
+  // The real signer, offline: a presigned rds-db:connect URL for this host, port and user, valid 15 minutes.
+  const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY }
+  process.env.AWS_ACCESS_KEY_ID = 'AKIDEXAMPLE'
+  process.env.AWS_SECRET_ACCESS_KEY = 'example-secret'
+  t.teardown(() => {
+    if (saved.id === undefined) delete process.env.AWS_ACCESS_KEY_ID; else process.env.AWS_ACCESS_KEY_ID = saved.id
+    if (saved.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY; else process.env.AWS_SECRET_ACCESS_KEY = saved.secret
+  })
+  const token = await rdsIamTokenSource({ hostname: 'db.cluster-abc.eu-west-1.rds.amazonaws.com', port: 3306, username: 'labclimate_worker', region: 'eu-west-1' })()
+  const url = new URL(`https://${token}`)
+  t.equal(url.host, 'db.cluster-abc.eu-west-1.rds.amazonaws.com:3306')
+  t.equal(url.searchParams.get('Action'), 'connect')
+  t.equal(url.searchParams.get('DBUser'), 'labclimate_worker')
+  t.equal(url.searchParams.get('X-Amz-Expires'), '900')
+  t.match(url.searchParams.get('X-Amz-Credential'), /^AKIDEXAMPLE\/\d{8}\/eu-west-1\/rds-db\/aws4_request$/)
+})
+
+t.test('on a server whose default is READ COMMITTED, with TLS: our connections run REPEATABLE READ and verify the certificate', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'labclimate-tls-'))
+  t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
+  const openssl = (...args: string[]): void => { execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' }) }
+  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=labclimate test CA')
+  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1')
+  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n')
+  openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.ext')
+  const server = await startExtraMariaDb([
+    '--transaction-isolation=READ-COMMITTED',
+    `--ssl-ca=${join(dir, 'ca.pem')}`, `--ssl-cert=${join(dir, 'server.pem')}`, `--ssl-key=${join(dir, 'server.key')}`
+  ])
+  t.teardown(server.stop)
+
+  // The control: a plain connection gets the server's default, so the pin below is what makes the difference.
+  const plain = await createConnection(server.url)
+  const [[row]] = await plain.query("SHOW SESSION VARIABLES WHERE Variable_name IN ('tx_isolation', 'transaction_isolation')") as unknown as [[{ Value: string }]]
+  t.equal(row.Value, 'READ-COMMITTED', 'the server default is READ COMMITTED')
+
+  const db = connectDatabase({ url: server.url, poolSize: 3, tls: { caFile: join(dir, 'ca.pem') } })
+  t.teardown(async () => { await db.destroy() })
+  t.equal(await isolation(db, 'GLOBAL'), 'READ-COMMITTED')
+  // Three connections held at once: each new one is pinned, not only the first.
+  const levels = await db.connection().execute(async (a) => await db.connection().execute(async (b) => await db.connection().execute(async (c) =>
+    await Promise.all([a, b, c].map(async (conn) => await isolation(conn))))))
+  t.same(levels, ['REPEATABLE-READ', 'REPEATABLE-READ', 'REPEATABLE-READ'], 'every pool connection runs REPEATABLE READ')
+  const { rows: [cipher] } = await sql<{ Value: string }>`SHOW SESSION STATUS LIKE 'Ssl_version'`.execute(db)
+  t.match(cipher?.Value, /^TLSv1\.[23]$/, 'over TLS')
+
+  // What the rollups rely on: inside a transaction, a row committed by someone else meanwhile is not seen.
+  await sql`CREATE TABLE t_iso (id INT PRIMARY KEY)`.execute(db)
+  const seen = await db.transaction().execute(async (trx) => {
+    const before = await sql<{ n: number }>`SELECT COUNT(*) AS n FROM t_iso`.execute(trx)
+    await plain.query('INSERT INTO t_iso VALUES (1)')
+    const after = await sql<{ n: number }>`SELECT COUNT(*) AS n FROM t_iso`.execute(trx)
+    return [Number(before.rows[0]?.n), Number(after.rows[0]?.n)]
+  })
+  t.same(seen, [0, 0], 'one snapshot per transaction (READ COMMITTED would see 0 then 1)')
+  await plain.end()
+
+  // Verification is on: the same server is refused when its certificate does not chain to the expected CA.
+  const wrongCa = connectDatabase({ url: server.url, poolSize: 1, tls: {} })
+  t.teardown(async () => { await wrongCa.destroy() })
+  await t.rejects(sql`SELECT 1`.execute(wrongCa), /certificate/i, 'a certificate outside the RDS bundle is refused')
+  t.match(readFileSync(join(dir, 'ca.pem'), 'utf8'), /BEGIN CERTIFICATE/)
+})
