@@ -2,7 +2,8 @@
 // Two databases with different contents stand in for writer and reader: what an answer shows says where it came from.
 import { randomBytes } from 'node:crypto'
 import { createConnection } from 'mysql2/promise'
-import { createApiKey, createLab, storeReadings, type Reading } from '@labclimate/store'
+import type { Reading } from '@labclimate/contract'
+import { createApiKey, createLab, storeReadings } from '@labclimate/store'
 import Fastify from 'fastify'
 import t from 'tap'
 import { createTestDatabase, TEST_DATABASE_URL } from '../../../test/support/mysql.ts'

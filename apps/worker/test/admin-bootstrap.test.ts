@@ -14,6 +14,8 @@ import { mayCreateUsers, roleUsersFor } from '../../../test/support/role-users.t
 import { startSecretsManager } from '../../../test/support/secrets-manager.ts'
 import { startTestQueue, TEST_CREDENTIALS } from '../../../test/support/sqs.ts'
 
+const SKIP = await mayCreateUsers() ? false : 'the test database user may not create users (grant it as .ci/setup-mysql.sql does)'
+
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:labclimate/dev/admin-key-AbCdEf'
 
 /** `node apps/worker/src/admin-main.ts …` with exactly `env` (and PATH), as an ECS run-task would. */
@@ -32,8 +34,7 @@ async function errnoOf (work: () => Promise<unknown>): Promise<number | undefine
   return undefined
 }
 
-t.test('bootstrap: role users, the first admin key in Secrets Manager, usable against the API; a second run makes no second key', async (t) => {
-  if (!await mayCreateUsers()) { t.skip('the test database user may not create users (grant it as .ci/setup-mysql.sql does)'); return }
+t.test('bootstrap: role users, the first admin key in Secrets Manager, usable against the API; a second run makes no second key', { skip: SKIP }, async (t) => {
   // An empty database, as a new cluster has: bootstrap applies the migrations itself.
   const database = await createTestDatabase(t, { migrate: false })
   const roles = roleUsersFor(t, database)
@@ -95,8 +96,7 @@ t.test('bootstrap: role users, the first admin key in Secrets Manager, usable ag
   t.match((await admin(['labs', 'list'], { DATABASE_URL: database.url })).out, /11\tCold room\tB2/)
 })
 
-t.test('each role user holds only its grants', async (t) => {
-  if (!await mayCreateUsers()) { t.skip('the test database user may not create users (grant it as .ci/setup-mysql.sql does)'); return }
+t.test('each role user holds only its grants', { skip: SKIP }, async (t) => {
   const database = await createTestDatabase(t, { migrate: false })
   const roles = roleUsersFor(t, database)
   const done = await admin(['bootstrap'], { DATABASE_URL: database.url, ...roles.env })

@@ -12,11 +12,12 @@ import { queueDepth, startTestQueue } from '../../../test/support/sqs.ts'
 import { serverOf, startTcpProxy, viaProxy } from '../../../test/support/tcp-proxy.ts'
 import { waitFor } from '../../../test/support/wait.ts'
 
+const SKIP = await mayCreateUsers() ? false : 'the test database user may not create users (grant it as .ci/setup-mysql.sql does)'
+
 const T0 = Date.UTC(2026, 10, 25, 0, 0, 0)
 const readings = (labId: number, n: number): Reading[] => Array.from({ length: n }, (_, i) => ({ labId, recordedAtMs: T0 + i * 30_000, temperatureMilliC: 20000 + i, humidityMilliPct: 40000 + i }))
 
-t.test('a rotated password (errno 1045) makes the worker back off, never dead-letter; it recovers when the login works again', async (t) => {
-  if (!await mayCreateUsers()) { t.skip('the test database user may not create users (grant it as .ci/setup-mysql.sql does)'); return }
+t.test('a rotated password (errno 1045) makes the worker back off, never dead-letter; it recovers when the login works again', { skip: SKIP }, async (t) => {
   // Short visibility and a low redrive count: a batch treated as poison would be in the DLQ within seconds.
   const queue = await startTestQueue(t, { maxReceiveCount: 2, visibilityTimeoutSeconds: 2 })
   const database = await createTestDatabase(t, { migrate: false })
