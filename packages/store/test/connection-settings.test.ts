@@ -1,4 +1,4 @@
-// What every MySQL connection of ours is set up with: REPEATABLE READ pinned, TLS verified, IAM tokens per login.
+// What every MySQL connection of ours is set up with: REPEATABLE READ pinned, TLS verified (IAM tokens: iam-handshake.test.ts).
 import { execFileSync } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -8,7 +8,7 @@ import { sql, type Kysely } from 'kysely'
 import { createConnection } from 'mysql2/promise'
 import t from 'tap'
 import { startExtraMariaDb } from '../../../test/support/mariadb-server.ts'
-import { connectDatabase, mysqlPoolOptions, rdsCaBundle, rdsIamTokenSource, type Database } from '../src/index.ts'
+import { connectDatabase, mysqlPoolOptions, rdsCaBundle, type Database } from '../src/index.ts'
 
 /** The session's isolation level, read with SQL both MySQL 8.0 (transaction_isolation) and MariaDB 10.11 (tx_isolation) take. */
 async function isolation (db: Kysely<Database>, scope: 'SESSION' | 'GLOBAL' = 'SESSION'): Promise<string> {
@@ -28,42 +28,6 @@ t.test('TLS: the server certificate is verified against the RDS CA bundle', asyn
   t.ok(ssl.ca.every((pem) => new X509Certificate(pem).ca), 'only CA certificates')
   t.same(rdsCaBundle(), ssl.ca)
   t.equal(mysqlPoolOptions({ url: 'mysql://u:p@127.0.0.1:3306/labclimate' }).ssl, undefined, 'no TLS unless asked (local MariaDB)')
-})
-
-t.test('IAM auth: a fresh token for each new connection, none in the URL', async (t) => {
-  let issued = 0
-  const options = mysqlPoolOptions({
-    url: 'mysql://labclimate_worker@db.cluster-abc.eu-west-1.rds.amazonaws.com:3306/labclimate',
-    tls: {},
-    iamAuth: { region: 'eu-west-1', tokenSource: async () => `token-${++issued}` }
-  })
-  const plugin = options.authPlugins?.mysql_clear_password
-  t.ok(plugin, 'answers the auth switch Aurora asks for (mysql_clear_password)')
-  t.equal(issued, 0, 'no token before a connection asks')
-  // mysql2 calls the plugin factory once per handshake: two new connections, two tokens.
-  const handshake = async (): Promise<string> => {
-    const answer = await (plugin as (o: unknown) => (data: Buffer) => Promise<Buffer>)({ connection: {}, command: {} })(Buffer.alloc(0))
-    return answer.toString()
-  }
-  t.equal(await handshake(), 'token-1\0')
-  t.equal(await handshake(), 'token-2\0')
-  t.equal(issued, 2)
-
-  // The real signer, offline: a presigned rds-db:connect URL for this host, port and user, valid 15 minutes.
-  const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY }
-  process.env.AWS_ACCESS_KEY_ID = 'AKIDEXAMPLE'
-  process.env.AWS_SECRET_ACCESS_KEY = 'example-secret'
-  t.teardown(() => {
-    if (saved.id === undefined) delete process.env.AWS_ACCESS_KEY_ID; else process.env.AWS_ACCESS_KEY_ID = saved.id
-    if (saved.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY; else process.env.AWS_SECRET_ACCESS_KEY = saved.secret
-  })
-  const token = await rdsIamTokenSource({ hostname: 'db.cluster-abc.eu-west-1.rds.amazonaws.com', port: 3306, username: 'labclimate_worker', region: 'eu-west-1' })()
-  const url = new URL(`https://${token}`)
-  t.equal(url.host, 'db.cluster-abc.eu-west-1.rds.amazonaws.com:3306')
-  t.equal(url.searchParams.get('Action'), 'connect')
-  t.equal(url.searchParams.get('DBUser'), 'labclimate_worker')
-  t.equal(url.searchParams.get('X-Amz-Expires'), '900')
-  t.match(url.searchParams.get('X-Amz-Credential'), /^AKIDEXAMPLE\/\d{8}\/eu-west-1\/rds-db\/aws4_request$/)
 })
 
 t.test('on a server whose default is READ COMMITTED, with TLS: our connections run REPEATABLE READ and verify the certificate', async (t) => {
