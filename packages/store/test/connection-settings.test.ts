@@ -38,10 +38,18 @@ t.test('on a server whose default is READ COMMITTED, with TLS: our connections r
   openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1')
   writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n')
   openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.ext')
-  const server = await startExtraMariaDb([
-    '--transaction-isolation=READ-COMMITTED',
-    `--ssl-ca=${join(dir, 'ca.pem')}`, `--ssl-cert=${join(dir, 'server.pem')}`, `--ssl-key=${join(dir, 'server.key')}`
-  ])
+  let server: Awaited<ReturnType<typeof startExtraMariaDb>>
+  try {
+    server = await startExtraMariaDb([
+      '--transaction-isolation=READ-COMMITTED',
+      `--ssl-ca=${join(dir, 'ca.pem')}`, `--ssl-cert=${join(dir, 'server.pem')}`, `--ssl-key=${join(dir, 'server.key')}`
+    ])
+  } catch (error) {
+    // Only where no MariaDB can be had (no apt, none installed): say so rather than fail on the machine.
+    if (!/no MariaDB server for the tests/.test(String(error))) throw error
+    await t.test('TLS and isolation on a private server', { skip: String(error) }, () => {})
+    return
+  }
   t.teardown(server.stop)
 
   // The control: a plain connection gets the server's default, so the pin below is what makes the difference.
