@@ -55,12 +55,13 @@ const CONNECTION_ERRNOS = new Set([1053, 1290, 1927, 2002, 2003, 2006, 2013])
 /**
  * Logging in failed: 1045 access denied (a rotated password, an expired IAM token), 1040 too many connections,
  * 1129/1130 host blocked / not allowed, 1203 user over max_user_connections, 1251 auth plugin not supported,
- * 1698 no password for a plugin user, 3118 account locked, 1862 password expired. No message is to blame: the
- * batch must wait for good credentials, never walk to the DLQ.
+ * 1698 no password for a plugin user, 3118 account locked, 1862 password expired. Or the account lacks a grant:
+ * 1044 database, 1142 table, 1143 column, 1227 privilege (a table migrated before its grant, a user set up wrong).
+ * No message is to blame for either: the batch must wait for good credentials, never walk to the DLQ.
  */
-const AUTH_ERRNOS = new Set([1040, 1045, 1129, 1130, 1203, 1251, 1698, 1862, 3118])
+const AUTH_ERRNOS = new Set([1040, 1044, 1045, 1129, 1130, 1142, 1143, 1203, 1227, 1251, 1698, 1862, 3118])
 
-/** The server refused the login (not the query): see AUTH_ERRNOS. */
+/** The server refused the login, or the account's rights: see AUTH_ERRNOS. */
 export function isAuthError (error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false
   const e = error as { errno?: unknown, cause?: unknown }

@@ -31,6 +31,24 @@ t.test('errno 1045 (wrong password) and an unknown user are connection-class; a 
   const unknown = await failure(nobody.toString())
   t.ok(isConnectionError(unknown), `an unknown user (errno ${String((unknown as { errno?: number }).errno)}) too`)
 
+  // A missing grant fails every message alike: no message is to blame (the worker waits, as for a refused login).
+  const readOnly = `lct_ro_${database.name.slice(-10)}`
+  const admin = connectDatabase({ url: database.url, poolSize: 1 })
+  t.teardown(async () => {
+    await sql`DROP USER IF EXISTS ${readOnly}@'%'`.execute(admin).catch(() => {})
+    await admin.destroy()
+  })
+  const mayCreate = await sql`CREATE USER ${readOnly}@'%' IDENTIFIED BY 'ro'`.execute(admin).then(() => true, () => false)
+  if (mayCreate) {
+    await sql`GRANT SELECT ON ${sql.id(database.name)}.* TO ${readOnly}@'%'`.execute(admin)
+    const ro = new URL(database.url)
+    ro.username = readOnly
+    ro.password = 'ro'
+    const refused = await failure(ro.toString(), sql`INSERT INTO labs (name, address, created_at_ms) VALUES ('x', 'y', 0)`)
+    t.match(refused, { errno: 1142 }, 'ER_TABLEACCESS_DENIED_ERROR')
+    t.ok(isConnectionError(refused), 'a missing grant is connection-class too')
+  }
+
   const missing = await failure(database.url, sql`SELECT * FROM no_such_table`)
   t.match(missing, { errno: 1146 })
   t.notOk(isConnectionError(missing) || isAuthError(missing), 'a query the server refuses is not')
