@@ -20,7 +20,8 @@ export const ROLE_GRANTS: Record<RoleName, readonly Grant[]> = {
   worker: [
     { privileges: 'SELECT' },
     { privileges: 'INSERT, UPDATE', table: 'readings' },
-    ...ROLLUP_TABLES.map((table) => ({ privileges: 'INSERT, UPDATE', table }))
+    ...ROLLUP_TABLES.map((table) => ({ privileges: 'INSERT, UPDATE', table })),
+    { privileges: 'INSERT, UPDATE', table: 'lab_rollup_changes' }
   ],
   // Partitions ahead (ALTER … REORGANIZE), old days dropped (ALTER … DROP PARTITION needs DROP), hour rollups
   // expired by DELETE; reads what it archives.

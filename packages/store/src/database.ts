@@ -35,6 +35,12 @@ export interface RollupTable {
   humidity_max: number
 }
 
+/** When a lab's rollups last changed (writer's clock, stamped just before commit): what incremental readers re-read. */
+export interface LabRollupChangesTable {
+  lab_id: number
+  changed_at_ms: number
+}
+
 /** An API key: only its SHA-256 is stored; `revoked_at_ms` set means it no longer opens anything. */
 export interface ApiKeysTable {
   id: Generated<number>
@@ -53,6 +59,7 @@ export interface Database {
   readings: ReadingsTable
   reading_rollups_minute: RollupTable
   reading_rollups_hour: RollupTable
+  lab_rollup_changes: LabRollupChangesTable
 }
 
 export type RollupTableName = 'reading_rollups_minute' | 'reading_rollups_hour'

@@ -1,83 +1,82 @@
-import { DEFAULT_RETENTION, finestRetainedResolution, readingSeries, windowTotals, type RetentionPolicy } from '@labclimate/store'
+import { DEFAULT_RETENTION, finestRetainedResolution, readingSeries, type RetentionPolicy } from '@labclimate/store'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
-import { promisify } from 'node:util'
-import { gzip } from 'node:zlib'
 import { HttpProblem, problemResponses } from '../http/problem.ts'
 import { LabParams, pathId } from '../labs/schemas.ts'
 import { findLabOnReader } from '../plugins/database.ts'
-import { last24Hours, LabAverage, toLabAverage } from './averages.ts'
+import { AllLabsQuery, AllLabsState, acceptsGzip, encodeView, notModified, selectView, type AllLabsAnswer } from './all-labs.ts'
+import { LabAverage } from './averages.ts'
 import { MAX_POINTS, Series, SeriesQuery, seriesRange, toSeriesPoint } from './series.ts'
 
 export interface QueryRoutesOptions {
   /** what raw and minute data the maintenance job keeps; defaults to its defaults */
   retention?: Partial<Pick<RetentionPolicy, 'rawDays' | 'minuteDays'>>
   /**
-   * How long one computed all-labs answer (`GET /labs`) is served before it is recomputed; 0 = every request
-   * computes it. At fleet scale (46,000 labs) the query reads ~1 M hour and ~3 M minute rollup entries and takes
-   * seconds, so production serves a shared answer that is at most this old plus one computation (see docs/capacity.md).
+   * How long one computed all-labs answer (`GET /labs`) is served before it is refreshed; 0 = every request
+   * refreshes it. A refresh re-reads only the labs changed since the last one and the minutes the window moved
+   * (the first one reads every lab: at 46,000 labs seconds), so the shared answer is at most this old plus one
+   * refresh (see docs/capacity.md).
    */
   allLabsCacheMs?: number
 }
 
-const gzipAsync = promisify(gzip)
-
-interface AllLabsAnswer { computedAtMs: number, body: Buffer, gzipped: Buffer }
 /** A cached all-labs answer older than this is never served (its window would be more than a minute behind). */
 const STALE_LIMIT_MS = 60_000
 
 export default async function queryRoutes (fastify: FastifyInstance, options: QueryRoutesOptions = {}): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const retention: RetentionPolicy = { ...DEFAULT_RETENTION, ...options.retention }
+  const cacheMs = options.allLabsCacheMs ?? 0
+  const state = new AllLabsState(() => app.dbRead, () => app.now())
+
+  /** The shared answer: at most cacheMs (plus one refresh) old; with cacheMs 0, computed after the request came. */
+  async function currentAnswer (): Promise<AllLabsAnswer> {
+    if (cacheMs <= 0) return await state.fresh()
+    const latest = state.latest
+    const age = latest === undefined ? Infinity : app.now() - latest.computedAtMs
+    // Fresh enough: serve it. Older: serve it while one refresh runs in the background (whoever asks starts it;
+    // at most one at a time). Older than STALE_LIMIT_MS (an idle API): wait for a new one.
+    if (age >= cacheMs) state.refresh().catch(() => {})
+    return latest !== undefined && age < STALE_LIMIT_MS ? latest : await state.refresh()
+  }
 
   app.get('/labs', {
     config: { auth: 'read' },
     schema: {
       summary: 'Every lab\'s average temperature and humidity over the past 24 h',
-      description: 'One entry per lab with readings in the window, ordered by lab id. The window ends at the end of the current minute.',
+      description: 'One entry per lab with readings in the window, ordered by lab id. The window ends at the end of the current minute. ' +
+        'Without parameters: every lab, one array. `lab_id` keeps only the labs named; `limit` (and `after`, the last id of the previous page) ' +
+        'pages through them, with `Link: <…>; rel="next"` while there are more. Every answer carries the `ETag` of the shared answer it was cut from: ' +
+        'send it back in `If-None-Match` to get 304 while nothing changed. Sent gzipped to clients that accept it.',
       tags: ['query'],
-      response: { 200: Type.Array(LabAverage), ...problemResponses }
+      querystring: AllLabsQuery,
+      response: {
+        200: Type.Array(LabAverage),
+        304: Type.Null({ description: 'Not Modified: the answer is still the one of the ETag sent in If-None-Match' }),
+        ...problemResponses
+      }
     }
   }, async (request, reply) => {
-    if (cacheMs <= 0) {
-      const window = last24Hours(app.now())
-      return (await windowTotals(app.dbRead, window)).map((t) => toLabAverage(t, window))
+    const answer = await currentAnswer()
+    reply.header('etag', answer.etag)
+      .header('cache-control', cacheMs > 0 ? `private, max-age=${Math.floor(cacheMs / 1000)}` : 'private, no-cache')
+      .header('vary', 'accept-encoding')
+    if (notModified(request.headers['if-none-match'], answer.etag)) return await reply.code(304).send(null)
+    const gzipOk = acceptsGzip(request.headers['accept-encoding'])
+    reply.type('application/json; charset=utf-8')
+    const { lab_id: labFilter, limit, after } = request.query
+    if (labFilter === undefined && limit === undefined && after === undefined) {
+      // Already JSON (same fields as LabAverage), and gzipped once for all: sent as is, not serialized again.
+      if (gzipOk) reply.header('content-encoding', 'gzip')
+      return await reply.send((gzipOk ? answer.gzipped : answer.body) as unknown as LabAverage[])
     }
-    const age = latest === undefined ? Infinity : app.now() - latest.computedAtMs
-    // Fresh enough: serve it. Older: serve it while one recomputation runs in the background (whoever asks
-    // starts it; at most one at a time). So under steady traffic an answer is at most cacheMs plus one
-    // computation old. Older than STALE_LIMIT_MS (an idle API): wait for a new one.
-    if (age >= cacheMs) refresh().catch(() => {})
-    const answer = latest !== undefined && age < STALE_LIMIT_MS ? latest : await refresh()
-    reply.header('cache-control', `private, max-age=${Math.floor(cacheMs / 1000)}`).header('vary', 'accept-encoding')
-    // Already JSON (same fields as LabAverage), and gzipped once for all: sent as is, not serialized again.
-    const gzip = /\bgzip\b/.test(request.headers['accept-encoding'] ?? '')
-    if (gzip) reply.header('content-encoding', 'gzip')
-    return await reply.type('application/json; charset=utf-8').send((gzip ? answer.gzipped : answer.body) as unknown as LabAverage[])
+    const view = selectView(answer.averages, request.query)
+    if (view.next !== undefined) reply.header('link', `</labs?${view.next}>; rel="next"`)
+    const { body, gzipped } = await encodeView(view.items, gzipOk)
+    if (gzipped) reply.header('content-encoding', 'gzip')
+    return await reply.send(body as unknown as LabAverage[])
   })
-
-  /** The answer as JSON text (serialized once, not per request: at fleet scale it is ~11 MB). */
-  async function computeAllLabs (): Promise<string> {
-    const window = last24Hours(app.now())
-    const totals = await windowTotals(app.dbRead, window)
-    return JSON.stringify(totals.map((t) => toLabAverage(t, window)))
-  }
-  const cacheMs = options.allLabsCacheMs ?? 0
-  let latest: AllLabsAnswer | undefined
-  let pending: Promise<AllLabsAnswer> | undefined
-  async function refresh (): Promise<AllLabsAnswer> {
-    if (pending !== undefined) return await pending
-    const startedAt = app.now()
-    pending = computeAllLabs().then(async (json) => {
-      const body = Buffer.from(json)
-      latest = { computedAtMs: startedAt, body, gzipped: await gzipAsync(body, { level: 1 }) }
-      return latest
-    }).finally(() => { pending = undefined })
-    // A background refresh that fails is retried by the next request; waiting requests see the error.
-    pending.catch(() => {})
-    return await pending
-  }
 
   app.get('/labs/:labId/readings', {
     config: { auth: 'read' },

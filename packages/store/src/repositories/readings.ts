@@ -228,6 +228,25 @@ export function integerTuples (rows: readonly Reading[]): string {
   return out
 }
 
+/**
+ * Stamps the labs whose rollups this transaction changed, with the writer's clock read just before commit, so
+ * that an incremental reader (the API's all-labs answer) re-reads them. Sorted by lab, like every other write
+ * of the batch, so concurrent batches lock in the same order.
+ */
+async function stampLabChanges (trx: Transaction<Database>, rows: readonly Reading[], nowMs: number): Promise<void> {
+  const labs: number[] = []
+  for (const r of rows) if (labs[labs.length - 1] !== r.labId) labs.push(r.labId)
+  const values = labs.map((lab) => `(${lab},${nowMs})`).join(',')
+  if (!Number.isSafeInteger(nowMs)) throw new TypeError('the change stamp is not a safe integer')
+  if (dialectOf(trx) === 'sqlite') {
+    await sql`INSERT INTO lab_rollup_changes (lab_id, changed_at_ms) VALUES ${sql.raw(values)}
+      ON CONFLICT (lab_id) DO UPDATE SET changed_at_ms = MAX(changed_at_ms, excluded.changed_at_ms)`.execute(trx)
+    return
+  }
+  await sql`INSERT INTO lab_rollup_changes (lab_id, changed_at_ms) VALUES ${sql.raw(values)}
+    ON DUPLICATE KEY UPDATE changed_at_ms = GREATEST(changed_at_ms, VALUES(changed_at_ms))`.execute(trx)
+}
+
 function chunks<T> (items: readonly T[], size: number): T[][] {
   const out: T[][] = []
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
@@ -240,7 +259,7 @@ function chunks<T> (items: readonly T[], size: number): T[][] {
  * and rollups are recomputed from stored rows, so running this twice with the
  * same input leaves the database exactly as running it once.
  */
-export async function storeReadings (db: Kysely<Database>, readings: readonly Reading[]): Promise<StoreResult> {
+export async function storeReadings (db: Kysely<Database>, readings: readonly Reading[], clock: () => number = Date.now): Promise<StoreResult> {
   const rows = sortAndDedupe(readings)
   if (rows.length === 0) return { received: 0, inserted: 0 }
   const minuteRanges = touchedRanges(rows, MINUTE_MS)
@@ -268,6 +287,8 @@ export async function storeReadings (db: Kysely<Database>, readings: readonly Re
       for (const part of chunks(minuteRanges, RANGE_CHUNK)) await recomputeMinuteRollups(trx, part)
       for (const part of chunks(hourRanges, RANGE_CHUNK)) await recomputeHourRollups(trx, part)
     }
+    // Last, so the stamp is as close to the commit as it can be (readers allow a margin for the gap).
+    await stampLabChanges(trx, rows, clock())
     return { received: rows.length, inserted }
   }))
 }
