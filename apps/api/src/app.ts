@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto'
 import healthRoutes from './health.ts'
 import { installProblemHandlers } from './http/error-handler.ts'
 import { installJsonBodyParser } from './http/json-body.ts'
+import { installContentDecoding } from './http/content-encoding.ts'
 import { answerClientError } from './http/client-error.ts'
 import ingestRoutes from './ingest/routes.ts'
 import keyRoutes from './keys/routes.ts'
@@ -74,6 +75,7 @@ export default async function app (fastify: FastifyInstance, options: AppOptions
   fastify.decorate('metrics', options.metrics ?? noMetrics)
   installProblemHandlers(fastify)
   installJsonBodyParser(fastify)
+  installContentDecoding(fastify)
   await fastify.register(databasePlugin, {
     url: options.databaseUrl,
     poolSize: options.dbPoolSize,

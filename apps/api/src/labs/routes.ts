@@ -45,10 +45,11 @@ export default async function labRoutes (fastify: FastifyInstance): Promise<void
       }
     }
   }, async (request) => {
-    const lab = await findLabOnReader(app, pathId(request.params.labId, 'Lab'))
-    if (lab === undefined) throw new HttpProblem(404, `Lab ${request.params.labId} does not exist.`)
+    const labId = pathId(request.params.labId, 'Lab')
     const window = last24Hours(app.now())
-    const [totals] = await windowTotals(app.dbRead, window, lab.id)
+    // Both at once (one round trip of latency, not two); the totals of a lab that does not exist are dropped.
+    const [lab, [totals]] = await Promise.all([findLabOnReader(app, labId), windowTotals(app.dbRead, window, labId)])
+    if (lab === undefined) throw new HttpProblem(404, `Lab ${request.params.labId} does not exist.`)
     return { ...toLab(lab), averages: totals === undefined ? null : toLabAverage(totals, window) }
   })
 }
