@@ -1,7 +1,10 @@
 // `labclimate simulate`: a fleet of lab devices posting readings to a labclimate API.
 // Day mode posts each lab's day batch (2,880 readings at 30 s, as devices do at 23:00); live mode posts one
 // reading per lab every interval. Temperatures and humidities follow a daily curve with noise.
-import { parseArgs } from 'node:util'
+import { parseArgs, promisify } from 'node:util'
+import { gzip } from 'node:zlib'
+
+const gzipAsync = promisify(gzip)
 
 export const READINGS_PER_DAY = 2880
 export const STEP_MS = 30_000
@@ -22,6 +25,8 @@ export interface SimulateOptions {
   concurrency: number
   seed: number
   json: boolean
+  /** send bodies with `Content-Encoding: gzip` (the CLI's default; `--no-gzip` sends plain JSON) */
+  gzip?: boolean
 }
 
 export interface Summary {
@@ -37,6 +42,9 @@ export interface Summary {
   elapsed_s: number
   readings_per_s: number
   requests_per_s: number
+  /** request body bytes on the wire (gzipped when gzip is on) */
+  body_bytes_sent: number
+  gzip: boolean
   /** what each lab had accepted: the sum of its accepted values, to check averages against */
   per_lab: Array<{ lab_id: number, accepted: number, sum_temperature_c: number, sum_humidity_pct: number }>
 }
@@ -63,6 +71,7 @@ export const SIMULATE_USAGE = [
   '  --duration <s>        stop after s seconds (default: day 600, live 60)',
   '  --concurrency <n>     requests in flight at most (default 4)',
   '  --seed <n>            random seed for the curves and noise (default 1)',
+  '  --no-gzip             send plain JSON bodies (default: gzip, Content-Encoding: gzip, ~8x fewer bytes)',
   '  --json                print the summary as JSON on stdout (progress stays on stderr)'
 ].join('\n')
 
@@ -86,6 +95,7 @@ export function parseSimulateArgs (args: string[]): SimulateOptions & { adminKey
       args,
       strict: true,
       allowPositionals: false,
+      allowNegative: true,
       options: {
         url: { type: 'string' },
         'admin-key': { type: 'string' },
@@ -97,7 +107,8 @@ export function parseSimulateArgs (args: string[]): SimulateOptions & { adminKey
         duration: { type: 'string' },
         concurrency: { type: 'string' },
         seed: { type: 'string' },
-        json: { type: 'boolean' }
+        json: { type: 'boolean' },
+        gzip: { type: 'boolean' }
       }
     })
   } catch (error) {
@@ -119,7 +130,8 @@ export function parseSimulateArgs (args: string[]): SimulateOptions & { adminKey
     duration: number('--duration', v.duration, mode === 'day' ? 600 : 60, { min: 0.1, integer: false, max: 86_400 }),
     concurrency: number('--concurrency', v.concurrency, 4, { min: 1, max: 256 }),
     seed: number('--seed', v.seed, 1),
-    json: v.json === true
+    json: v.json === true,
+    gzip: v.gzip !== false
   }
 }
 
@@ -196,7 +208,7 @@ export async function simulate (options: SimulateOptions, fleet: Fleet, deps: Si
   const perLab = fleet.labs.map((l) => ({ lab_id: l.labId, accepted: 0, sum_temperature_c: 0, sum_humidity_pct: 0 }))
   const summary: Summary = {
     mode: options.mode, labs: fleet.labs.length, lab_ids: fleet.labs.map((l) => l.labId), requests: 0, readings_sent: 0, readings_accepted: 0, readings_rejected: 0,
-    errors: {}, elapsed_s: 0, readings_per_s: 0, requests_per_s: 0, per_lab: perLab
+    errors: {}, elapsed_s: 0, readings_per_s: 0, requests_per_s: 0, body_bytes_sent: 0, gzip: options.gzip === true, per_lab: perLab
   }
   const totalJobs = options.mode === 'day' ? options.days * options.labs : undefined
   const intervalMs = options.rate > 0 ? 1000 / options.rate : options.mode === 'live' ? (options.interval * 1000) / options.labs : 0
@@ -241,10 +253,13 @@ export async function simulate (options: SimulateOptions, fleet: Fleet, deps: Si
       summary.requests++
       summary.readings_sent += job.readings.length
       try {
+        const json = JSON.stringify(job.readings)
+        const payload = options.gzip === true ? await gzipAsync(json) : json
+        summary.body_bytes_sent += Buffer.byteLength(payload)
         const response = await deps.fetch(`${options.url}/labs/${lab.labId}/readings`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${lab.deviceKey}` },
-          body: JSON.stringify(job.readings)
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${lab.deviceKey}`, ...(options.gzip === true ? { 'content-encoding': 'gzip' } : {}) },
+          body: payload
         })
         const body = await response.json().catch(() => undefined) as { accepted?: number, rejected?: Array<{ index: number }> } | undefined
         if (response.status === 202 && body !== undefined) {
@@ -287,6 +302,7 @@ export function formatSummary (s: Summary): string {
     `  requests:  ${s.requests} (${s.requests_per_s}/s)`,
     `  readings:  ${s.readings_sent} sent, ${s.readings_accepted} accepted, ${s.readings_rejected} rejected`,
     `  rate:      ${s.readings_per_s} readings/s accepted`,
+    `  bodies:    ${s.body_bytes_sent} bytes${s.gzip ? ' (gzip)' : ''}, ${s.requests === 0 ? 0 : Math.round(s.body_bytes_sent / s.requests)} per request`,
     `  errors:    ${errors.length === 0 ? 'none' : errors.map(([status, n]) => `${n} × ${status}`).join(', ')}`,
     `  labs:      ${s.lab_ids.length <= 10 ? s.lab_ids.join(', ') : `${s.lab_ids.slice(0, 10).join(', ')}, … (${s.lab_ids.length})`}`
   ].join('\n')
