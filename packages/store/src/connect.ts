@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { Kysely, MysqlDialect } from 'kysely'
-import { createPool, type PoolOptions } from 'mysql2'
+import { createPool, format, type PoolOptions } from 'mysql2'
 import type { Database } from './database.ts'
 import { rdsCaBundle, rdsIamTokenSource, type TokenSource } from './aurora.ts'
 import { connectSqlite } from './sqlite.ts'
@@ -31,6 +31,9 @@ export const SESSION_SETUP = [
 ] as const
 
 /** The mysql2 pool options for `options` (pure apart from reading a CA file; exported for tests). */
+/** The zone mysql2 formats and reads dates in. */
+const SESSION_TIMEZONE = 'Z'
+
 export function mysqlPoolOptions ({ url, poolSize = 10, iamAuth, tls }: ConnectOptions): PoolOptions {
   const parsed = new URL(url)
   const pool: PoolOptions = {
@@ -41,10 +44,14 @@ export function mysqlPoolOptions ({ url, poolSize = 10, iamAuth, tls }: ConnectO
     supportBigNumbers: true,
     bigNumberStrings: false,
     // We store epoch ms, but pin the zone anyway so nothing depends on the server's.
-    timezone: 'Z',
+    timezone: SESSION_TIMEZONE,
     enableKeepAlive: true,
     // Without FOUND_ROWS, affectedRows counts rows really inserted, not duplicates matched.
-    flags: ['-FOUND_ROWS']
+    flags: ['-FOUND_ROWS'],
+    // mysql2's default formatting scans the whole text for placeholders even when there are no values: for the
+    // worker's ~1 MB multi-row statements (integer literals, no parameters) that scan was ~11 % of its CPU.
+    queryFormat: (query: string, values: unknown) =>
+      Array.isArray(values) && values.length === 0 ? query : format(query, values as Parameters<typeof format>[1], false, SESSION_TIMEZONE)
   }
   if (tls !== undefined) {
     pool.ssl = { ca: tls.caFile === undefined ? rdsCaBundle() : readFileSync(tls.caFile, 'utf8'), rejectUnauthorized: true, minVersion: 'TLSv1.2' }
