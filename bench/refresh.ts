@@ -12,10 +12,10 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { readEnv } from '@labclimate/config'
-import { CHANGE_MARGIN_MS, connectDatabase, migrateToLatest, refreshRollingTotals, windowTotals, type RollingTotals } from '@labclimate/store'
+import { CHANGE_MARGIN_MS, connectDatabase, createApiKey, migrateToLatest, refreshRollingTotals, windowTotals, type RollingTotals } from '@labclimate/store'
 import { createConnection } from 'mysql2/promise'
 import { suiteServer } from '../test/support/mariadb-server.ts'
-import { machine, REPO_ROOT, round } from './lib.ts'
+import { freePortNumber, machine, REPO_ROOT, round, startProcess, summarize, waitFor } from './lib.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -110,6 +110,42 @@ try {
     await q('DELETE FROM lab_rollup_changes')
   }
   await conn.end()
+
+  // GET /labs through the real API on this database: the full answer, a 304 for an unchanged answer, one page and a
+  // lab filter, alternating, each request timed from the client (gzip accepted, as browsers and Postman do).
+  const readKey = (await createApiKey(db, { role: 'read', label: 'bench', nowMs: Date.now() })).key
+  const port = await freePortNumber()
+  const api = startProcess('apps/api/src/server.ts', { DATABASE_URL: url.toString(), SQS_QUEUE_URL: 'http://127.0.0.1:9/000000000000/readings', SQS_ENDPOINT: 'http://127.0.0.1:9', AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '1000000' })
+  const gets: Record<string, number[]> = { full: [], notModified: [], page1000: [], labFilter10: [] }
+  try {
+    const base = `http://127.0.0.1:${port}`
+    await waitFor('API ready', async () => (await fetch(`${base}/health/live`).catch(() => undefined))?.ok, 60_000)
+    const headers = { authorization: `Bearer ${readKey}`, 'accept-encoding': 'gzip' }
+    const first = await fetch(`${base}/labs`, { headers })
+    if (first.status !== 200) throw new Error(`GET /labs answered ${first.status}`)
+    const labsInAnswer = (await first.json() as unknown[]).length
+    if (labsInAnswer !== LABS) throw new Error(`GET /labs had ${labsInAnswer} labs, not ${LABS}`)
+    const ids = Array.from({ length: 10 }, (_, i) => 1 + i * Math.floor(LABS / 10)).join(',')
+    for (let i = 0; i < (SMOKE ? 20 : 200); i++) {
+      for (const [name, path, extra] of [['full', '/labs', {}], ['page1000', '/labs?limit=1000&after=20000', {}], ['labFilter10', `/labs?lab_id=${ids}`, {}]] as const) {
+        const t = performance.now()
+        const res = await fetch(`${base}${path}`, { headers: { ...headers, ...extra } })
+        await res.arrayBuffer()
+        if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}`)
+        gets[name]?.push(performance.now() - t)
+        if (name === 'full') {
+          const etag = res.headers.get('etag') ?? ''
+          const t2 = performance.now()
+          const again = await fetch(`${base}/labs`, { headers: { ...headers, 'if-none-match': etag } })
+          await again.arrayBuffer()
+          // The answer may have moved on between the two (its window moves every minute): count only true 304s.
+          if (again.status === 304) gets.notModified?.push(performance.now() - t2)
+        }
+      }
+    }
+  } finally {
+    await api.stop()
+  }
   const median = (xs: number[]): number => { const s = xs.slice().sort((a, b) => a - b); return s[Math.floor(s.length / 2)] as number }
   const ratios = fullMs.map((f, i) => f / (incrementalMs[i] as number))
   const result = {
@@ -135,6 +171,7 @@ try {
       speedup: { median: round(median(ratios)), min: round(Math.min(...ratios)), max: round(Math.max(...ratios)) },
       rows: counts[0],
       labTotalsChecked: checked,
+      getLabsThroughApiMs: Object.fromEntries(Object.entries(gets).map(([k, v]) => [k, summarize(v)])),
       note: 'client-side wall time of the refresh\'s queries (all of it database work); the minute rollups here cover only the edges, so the full recomputation is cheaper than on a real day of minute rows'
     }
   }
