@@ -9,6 +9,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs'
 import * as ecsPatterns from 'aws-cdk-lib/aws-ecs-patterns'
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2'
 import * as events from 'aws-cdk-lib/aws-events'
+import * as kms from 'aws-cdk-lib/aws-kms'
 import * as logs from 'aws-cdk-lib/aws-logs'
 import * as acm from 'aws-cdk-lib/aws-certificatemanager'
 import * as route53 from 'aws-cdk-lib/aws-route53'
@@ -240,6 +241,9 @@ export class ServiceStack extends Stack {
       alarmEmail: props.alarmEmail
     })
     this.rollBackOnAlarms(monitoring)
+    // A KMS key is retained by default; a destroyed dev stage should not leave one behind per redeploy.
+    const alarmKey = monitoring.node.tryFindChild('AlarmTopicKey')
+    if (!prod && alarmKey instanceof kms.Key) alarmKey.applyRemovalPolicy(RemovalPolicy.DESTROY)
     if (props.domain !== undefined) {
       const zone = route53.HostedZone.fromHostedZoneId(this, 'Zone', props.domain.hostedZoneId)
       // The trailing dot makes the name absolute: the imported zone's own name is not known offline.
