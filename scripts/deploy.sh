@@ -72,11 +72,15 @@ out () {
   case "$value" in ''|None) fail "stack Labclimate-$stage-$1 has no output $2" ;; esac
   printf '%s\n' "$value"
 }
+# Each output into a variable first: a missing one stops the script here (set -e), not inside a command.
 cluster="$(out Release ClusterName)"
-network="awsvpcConfiguration={subnets=[$(out Stateful AppSubnetIds)],securityGroups=[$(out Stateful WorkerSecurityGroupId)],assignPublicIp=DISABLED}"
+release_task="$(out Release ReleaseTaskDefinitionArn)"
+subnets="$(out Stateful AppSubnetIds)"
+security_group="$(out Stateful WorkerSecurityGroupId)"
+network="awsvpcConfiguration={subnets=[$subnets],securityGroups=[$security_group],assignPublicIp=DISABLED}"
 
 echo "deploy: 2/3 release task (migrations, database users, first admin key)"
-started="$(aws ecs run-task --cluster "$cluster" --launch-type FARGATE --task-definition "$(out Release ReleaseTaskDefinitionArn)" \
+started="$(aws ecs run-task --cluster "$cluster" --launch-type FARGATE --task-definition "$release_task" \
   --network-configuration "$network" --started-by labclimate-deploy --output json)" || fail "ecs run-task failed for the release task; the services were not touched"
 task="$(printf '%s' "$started" | node -e 'let s="";process.stdin.on("data",(d)=>{s+=d}).on("end",()=>{const r=JSON.parse(s);process.stdout.write(r.tasks?.[0]?.taskArn??"")})')"
 if [ -z "$task" ]; then
@@ -84,8 +88,14 @@ if [ -z "$task" ]; then
   fail "the release task did not start ($reasons); the services were not touched"
 fi
 echo "deploy: release task $task"
-aws ecs wait tasks-stopped --cluster "$cluster" --tasks "$task" || fail "gave up waiting for release task $task"
-code="$(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" --query 'tasks[0].containers[0].exitCode' --output text)"
+# The waiter gives up after 10 minutes; a long migration may take longer (up to an hour here).
+for _ in 1 2 3 4 5 6; do
+  aws ecs wait tasks-stopped --cluster "$cluster" --tasks "$task" && break
+  echo "deploy: release task still running"
+done
+status="$(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" --query 'tasks[0].lastStatus' --output text)" || fail "cannot describe release task $task"
+[ "$status" = STOPPED ] || fail "release task $task is still $status after an hour; the services were not touched (stop it or wait, then deploy again)"
+code="$(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" --query 'tasks[0].containers[0].exitCode' --output text)" || fail "cannot describe release task $task"
 if [ "$code" != 0 ]; then
   why="$(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" --query 'tasks[0].stoppedReason' --output text || true)"
   fail "release task exited with ${code} (${why}); logs: aws logs tail /labclimate/$stage/release --since 1h; the services were not touched"
@@ -94,7 +104,9 @@ fi
 echo "deploy: 3/3 services"
 cdk deploy "Labclimate-$stage-Service" --exclusively -c stage="$stage" "$@" --require-approval "$approval" \
   || fail "deploying Labclimate-$stage-Service failed; ECS rolled the services back to the previous release (see the stack's events)"
-aws ecs wait services-stable --cluster "$cluster" --services "$(out Service ApiServiceName)" "$(out Service WorkerServiceName)" \
+api_service="$(out Service ApiServiceName)"
+worker_service="$(out Service WorkerServiceName)"
+aws ecs wait services-stable --cluster "$cluster" --services "$api_service" "$worker_service" \
   || fail "the services did not become stable"
 
 url="$(out Service ApiUrl)"

@@ -25,7 +25,7 @@ stub('aws', `case "$*" in
       *ClusterName*) echo labclimate-cluster ;;
       *AppSubnetIds*) echo subnet-a,subnet-b ;;
       *WorkerSecurityGroupId*) echo sg-1 ;;
-      *ReleaseTaskDefinitionArn*) echo arn:aws:ecs:eu-central-1:111111111111:task-definition/release:7 ;;
+      *ReleaseTaskDefinitionArn*) [ "$STUB_MISSING_OUTPUT" = release ] && echo None || echo arn:aws:ecs:eu-central-1:111111111111:task-definition/release:7 ;;
       *AdminTaskDefinitionArn*) echo arn:aws:ecs:eu-central-1:111111111111:task-definition/admin:7 ;;
       *AdminKeySecretArn*) echo ${ADMIN_SECRET} ;;
       *ApiUrl*) echo https://api.example.org ;;
@@ -38,8 +38,10 @@ stub('aws', `case "$*" in
       none) echo '{"tasks":[],"failures":[{"arn":"arn:aws:ecs:eu-central-1:111111111111:container-instance/x","reason":"RESOURCE:ENI"}]}' ;;
       *) echo "An error occurred (AccessDeniedException)" >&2; exit 254 ;;
     esac ;;
+  "ecs describe-tasks"*lastStatus*) echo "$STUB_LAST_STATUS" ;;
   "ecs describe-tasks"*exitCode*) echo "$STUB_EXIT_CODE" ;;
   "ecs describe-tasks"*stoppedReason*) echo "Essential container in task exited" ;;
+  "ecs wait tasks-stopped"*) [ "$STUB_LAST_STATUS" = STOPPED ] || exit 255 ;;
   "ecs wait"*) exit 0 ;;
   *) echo "unexpected aws call: $*" >&2; exit 99 ;;
 esac`)
@@ -50,7 +52,7 @@ async function deploy (args: string[], env: Record<string, string> = {}): Promis
   writeFileSync(log, '')
   return await new Promise((resolve) => {
     const child = execFile('sh', [script, ...args], {
-      env: { PATH: `${stubs}:${process.env.PATH ?? ''}`, HOME: tmpdir(), AWS_REGION: 'eu-central-1', STUB_LOG: log, STUB_RUN_TASK: 'ok', STUB_EXIT_CODE: '0', STUB_FAIL_DEPLOY: '', ...env },
+      env: { PATH: `${stubs}:${process.env.PATH ?? ''}`, HOME: tmpdir(), AWS_REGION: 'eu-central-1', STUB_LOG: log, STUB_RUN_TASK: 'ok', STUB_EXIT_CODE: '0', STUB_LAST_STATUS: 'STOPPED', STUB_MISSING_OUTPUT: '', STUB_FAIL_DEPLOY: '', ...env },
       timeout: 60_000
     }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1
@@ -84,13 +86,15 @@ for (const [name, env, message] of [
   ['run-task itself fails', { STUB_RUN_TASK: 'error' }, /ecs run-task failed/],
   ['the release task exits 1 (a migration failed)', { STUB_EXIT_CODE: '1' }, /release task exited with 1 \(Essential container in task exited\); logs: aws logs tail \/labclimate\/dev\/release/],
   ['the release container never ran (exit code None)', { STUB_EXIT_CODE: 'None' }, /release task exited with None/],
+  ['the release task is still running after an hour of waiting', { STUB_LAST_STATUS: 'RUNNING' }, /release task .* is still RUNNING after an hour/],
+  ['the release stack has no task definition output', { STUB_MISSING_OUTPUT: 'release' }, /stack Labclimate-dev-Release has no output ReleaseTaskDefinitionArn/],
   ['the stateful/release deploy fails', { STUB_FAIL_DEPLOY: 'Labclimate-dev-Stateful' }, /deploying Labclimate-dev-Stateful\/-Release failed/]
 ] as const) {
   t.test(`${name}: the deploy stops with a clear message and the services are not deployed`, async (t) => {
     const r = await deploy(['dev'], env)
     t.not(r.code, 0)
     t.match(r.stderr, message)
-    t.match(r.stderr, /the services were not touched/)
+    if (!name.includes('no task definition output')) t.match(r.stderr, /the services were not touched/)
     t.equal(indexOf(r.calls, DEPLOY_SERVICES), -1, 'no service deploy')
     t.notMatch(r.stdout, /is up at/)
   })
