@@ -1,6 +1,6 @@
 // Everything that holds data or addresses: network, security groups, Aurora MySQL, SQS, buckets.
 // Services come and go in ServiceStack; this stack is deployed first and changed rarely.
-import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib'
+import { CfnOutput, Duration, Fn, RemovalPolicy, SecretValue, Stack, Validations, type StackProps } from 'aws-cdk-lib'
 import * as ec2 from 'aws-cdk-lib/aws-ec2'
 import * as logs from 'aws-cdk-lib/aws-logs'
 import * as rds from 'aws-cdk-lib/aws-rds'
@@ -16,6 +16,8 @@ export interface StatefulStackProps extends StackProps { config: StageConfig }
 export const DB_PORT = 3306
 export const DB_NAME = 'labclimate'
 export const API_PORT = 3000
+/** What the admin-key secret holds before the first bootstrap: not a key, and says so. */
+export const ADMIN_KEY_PLACEHOLDER = 'no admin key yet: the release task (scripts/deploy.sh) writes it here'
 export const archiveExportName = (stage: string): string => `Labclimate-${stage}-ArchiveBucketName`
 
 export class StatefulStack extends Stack {
@@ -139,9 +141,11 @@ export class StatefulStack extends Stack {
       new AuroraBurstFloor(this, 'AuroraBurstFloor', { cluster: this.database, stage: config.stage, timeZone: config.burstTimeZone, burst: config.burst, burstMinCapacityAcu: database.burstMinCapacityAcu, minCapacityAcu: database.minCapacityAcu, maxCapacityAcu: database.maxCapacityAcu })
     }
 
-    // Empty until the bootstrap task stores the first admin key in it (SecretString = the key).
+    // Holds a placeholder until the release task's bootstrap stores the first admin key in it (SecretString =
+    // the key). CloudFormation writes the value only on create or when this text changes: never change it.
     this.adminKeySecret = new secretsmanager.Secret(this, 'AdminKey', {
       description: `labclimate ${config.stage}: the first admin API key, written by the bootstrap task`,
+      secretStringValue: SecretValue.unsafePlainText(ADMIN_KEY_PLACEHOLDER),
       removalPolicy: retain
     })
     Validations.of(this.adminKeySecret).acknowledge({ id: 'AwsSolutions-SMG4', reason: 'An API key of labclimate itself, not a database or AWS credential: rotated by creating a new admin key with the CLI task and revoking the old one (docs/deploy.md).' })
@@ -203,7 +207,7 @@ export class StatefulStack extends Stack {
   }
 
   private outputs (): void {
-    // Read by scripts/deploy.sh to run the one-off migration task.
+    // Read by scripts/deploy.sh to run the release task and print the admin commands.
     new CfnOutput(this, 'AppSubnetIds', { value: this.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnetIds.join(',') })
     new CfnOutput(this, 'WorkerSecurityGroupId', { value: this.workerSecurityGroup.securityGroupId })
     new CfnOutput(this, 'QueueUrl', { value: this.queue.queueUrl })

@@ -2,6 +2,7 @@
 // that exists (and has run, scripts/deploy.sh) before the services roll; only it sees the master secret.
 import t from 'tap'
 import { ADMIN_COMMAND, RELEASE_COMMAND } from '../lib/release-stack.ts'
+import { ADMIN_KEY_PLACEHOLDER } from '../lib/stateful-stack.ts'
 import { synth } from './helper.ts'
 
 // CDK synth on a shared 2-core machine: allow more than tap's default 120 s.
@@ -66,4 +67,8 @@ t.test('the CLI runs as a one-off admin task: IAM user labclimate_migrate, write
   const outputs = Object.keys(release.findOutputs('*'))
   for (const o of ['ClusterName', 'ReleaseTaskDefinitionArn', 'AdminTaskDefinitionArn']) t.ok(outputs.includes(o), `output ${o} for scripts/deploy.sh`)
   t.ok(Object.keys(prod.statefulTemplate.findOutputs('*')).includes('AdminKeySecretArn'))
+  // Until the release task writes the key, the secret says so instead of holding a random string.
+  const adminSecret = Object.entries(prod.statefulTemplate.findResources('AWS::SecretsManager::Secret')).find(([id]) => id.startsWith('AdminKey'))?.[1].Properties as Props
+  t.equal(adminSecret.SecretString, ADMIN_KEY_PLACEHOLDER)
+  t.equal(adminSecret.GenerateSecretString, undefined)
 })
