@@ -37,8 +37,9 @@ t.test('AWS WAF on the ALB: a rate limit per client address, then the AWS common
   t.same(common.OverrideAction, { None: {} }, 'the managed rules block (not count-only)')
   t.equal(common.Statement.ManagedRuleGroupStatement.VendorName, 'AWS')
   t.equal(common.Statement.ManagedRuleGroupStatement.Name, 'AWSManagedRulesCommonRuleSet')
-  // A day batch is ~300 KB; the set's 8 KB body rule would block every nightly upload.
-  t.same(common.Statement.ManagedRuleGroupStatement.RuleActionOverrides, [{ Name: 'SizeRestrictions_BODY', ActionToUse: { Count: {} } }])
+  // A day batch is ~300 KB: the set's 8 KB body rule would block every nightly upload; legacy devices may
+  // send no User-Agent. Both are counted; every other rule of the set blocks.
+  t.same(common.Statement.ManagedRuleGroupStatement.RuleActionOverrides, [{ Name: 'SizeRestrictions_BODY', ActionToUse: { Count: {} } }, { Name: 'NoUserAgent_HEADER', ActionToUse: { Count: {} } }])
   const associations = resources(tpl, 'AWS::WAFv2::WebACLAssociation').map(([, p]) => p)
   t.equal(associations.length, 1)
   const albId = resources(tpl, 'AWS::ElasticLoadBalancingV2::LoadBalancer')[0]?.[0]

@@ -1,7 +1,8 @@
 // AWS WAF in front of the public ALB: a rate limit per client address (so one address cannot flood the
 // API's auth and database path) and the AWS managed common rule set. Both run before any request reaches
-// a task. The common set's body-size rule is counted, not enforced: a lab's nightly upload is ~300 KB, far
-// above its 8 KB limit, and the API enforces its own body limit with a problem+json answer.
+// a task. Two rules of the common set are counted, not enforced: the body-size rule (a lab's nightly upload
+// is ~300 KB, far above its 8 KB limit, and the API enforces its own limits with a problem+json answer) and
+// the no-User-Agent rule (devices of the legacy service may send none, and they authenticate with keys).
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2'
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2'
 import { Construct } from 'constructs'
@@ -16,6 +17,8 @@ export interface AlbWafProps {
 
 export const RATE_RULE = 'RatePerClientAddress'
 export const COMMON_RULE = 'AWSManagedRulesCommonRuleSet'
+/** Rules of the common set that would block legitimate devices: counted (visible in metrics) instead. */
+export const COUNTED_COMMON_RULES = ['SizeRestrictions_BODY', 'NoUserAgent_HEADER']
 
 export class AlbWaf extends Construct {
   readonly webAcl: wafv2.CfnWebACL
@@ -45,7 +48,7 @@ export class AlbWaf extends Construct {
             managedRuleGroupStatement: {
               vendorName: 'AWS',
               name: COMMON_RULE,
-              ruleActionOverrides: [{ name: 'SizeRestrictions_BODY', actionToUse: { count: {} } }]
+              ruleActionOverrides: COUNTED_COMMON_RULES.map((name) => ({ name, actionToUse: { count: {} } }))
             }
           },
           visibilityConfig: visibility(COMMON_RULE)
