@@ -65,6 +65,8 @@ t.test('the API reads from the reader endpoint and writes to the writer; other r
     t.equal(env.DATABASE_READ_URL, undefined, `${name}: no reader`)
     t.notMatch(JSON.stringify(env.DATABASE_URL), /ReadEndpoint/, `${name}: writer`)
   }
+  // The worker's user has no DDL rights: the release task migrates, the worker must not try at start.
+  t.equal((byName.worker as Record<string, unknown>).MIGRATE_ON_START, 'false')
 })
 
 t.test('the reader does not double the always-on cost: it scales on its own reads', async (t) => {
