@@ -99,11 +99,21 @@ export const STAGES: Record<StageName, Omit<StageConfig, 'availabilityZones'>> =
   }
 }
 
+function isTimeZone (name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name }) // eslint-disable-line no-new
+    return true
+  } catch {
+    return false
+  }
+}
+
 export function stageConfig (stage: string, availabilityZones: [string, string], overrides: { burstTimeZone?: string | undefined } = {}): StageConfig {
   if (stage !== 'dev' && stage !== 'prod') throw new Error(`unknown stage "${stage}": use dev or prod`)
   const burstTimeZone = overrides.burstTimeZone ?? STAGES[stage].burstTimeZone
   // The name goes to Application Auto Scaling and EventBridge Scheduler, which take IANA names.
-  if (!Intl.supportedValuesOf('timeZone').includes(burstTimeZone) && burstTimeZone !== 'UTC') throw new Error(`burstTimeZone "${burstTimeZone}" is not an IANA time zone (e.g. Europe/Berlin)`)
+  // (Intl accepts every IANA name and alias, and refuses anything else.)
+  if (!/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/.test(burstTimeZone) || !isTimeZone(burstTimeZone)) throw new Error(`burstTimeZone "${burstTimeZone}" is not an IANA time zone (e.g. Europe/Berlin)`)
   return { ...STAGES[stage], availabilityZones, burstTimeZone }
 }
 
