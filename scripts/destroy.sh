@@ -1,7 +1,7 @@
 #!/bin/sh
 # Tears down a non-production stage: pnpm destroy:stage dev
 # Refuses prod (its database has deletion protection, its stateful stack termination protection, and its
-# buckets, queues and secrets are retained). In dev nothing is retained and no physical name is fixed
+# buckets, queues and the admin-key secret are retained). In dev nothing is retained and no physical name is fixed
 # (buckets are emptied by CDK's auto-delete), so `pnpm deploy:stage dev` works again right after this.
 set -eu
 fail () { echo "destroy: $*" >&2; exit 1; }
