@@ -18,8 +18,11 @@ export interface ReleaseStackProps extends StackProps {
   repoRoot: string
 }
 
-/** The release task's command: migrations first (they create the tables the grants and keys need). */
-export const RELEASE_COMMAND = ['sh', '-c', 'node node_modules/@labclimate/store/dist/migrate-cli.js && exec node dist/admin-main.js bootstrap']
+/**
+ * The release task's command: bootstrap runs the migrations first (they create the tables the grants and
+ * keys need), then the per-role users and grants, then the first admin key; any failure exits non-zero.
+ */
+export const RELEASE_COMMAND = ['node', 'dist/admin-main.js', 'bootstrap']
 export const ADMIN_COMMAND = ['node', 'dist/admin-main.js', '--help']
 
 /** ServiceStack imports the cluster by this export: a stable name its cdk-nag acknowledgements can cite. */
@@ -58,6 +61,8 @@ export class ReleaseStack extends Stack {
         DB_PORT: String(DB_PORT),
         DB_NAME,
         DATABASE_TLS: 'true',
+        // Role users log in with IAM tokens (AWSAuthenticationPlugin), never with a password.
+        ROLE_USERS_AUTH: 'iam',
         ADMIN_KEY_SECRET_ARN: stateful.adminKeySecret.secretArn,
         AWS_REGION: this.region,
         LOG_LEVEL: 'info'
@@ -72,7 +77,7 @@ export class ReleaseStack extends Stack {
     stateful.adminKeySecret.grantRead(this.releaseTask.taskRole)
     stateful.adminKeySecret.grantWrite(this.releaseTask.taskRole)
 
-    // The CLI as a one-off task (`keys create`, `labs create`, a later migration by hand), connecting as
+    // The CLI as a one-off task (`keys create`, `labs create`, `migrate` by hand), connecting as
     // the migrate user with an IAM token: no password to hand out.
     this.adminTask = new ecs.FargateTaskDefinition(this, 'AdminTask', { cpu: 256, memoryLimitMiB: 512, runtimePlatform })
     this.adminTask.addContainer('admin', {
