@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { buildLabclimate } from '../lib/app.ts'
+import { ROLE_NAMES, roleUserName } from '@labclimate/admin'
 import { STAGES } from '../lib/config.ts'
+import { DB_USERS } from '../lib/constructs/database-access.ts'
 import { synth, TEST_CERTIFICATE_ARN } from './helper.ts'
 
 // CDK synth on a shared 2-core machine: allow more than tap's default 120 s.
@@ -38,6 +40,11 @@ t.test('every task role may connect to Aurora only as its own database user', as
     }
   }
   t.same(grants.sort(), [['AdminTask', 'labclimate_migrate'], ['ApiTask', 'labclimate_api'], ['MaintenanceTask', 'labclimate_maintenance'], ['WorkerTask', 'labclimate_worker']])
+})
+
+t.test('the users the CDK app grants are the users bootstrap creates (@labclimate/admin, default prefix)', async (t) => {
+  t.same(Object.keys(DB_USERS).sort(), [...ROLE_NAMES].sort())
+  for (const role of ROLE_NAMES) t.equal(DB_USERS[role], roleUserName('labclimate_', role), role)
 })
 
 t.test('the cluster requires TLS and keeps a slow-query log (cluster parameter group)', async (t) => {
