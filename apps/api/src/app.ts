@@ -49,7 +49,9 @@ export function serverOptions ({ requestTimeoutMs }: Pick<ApiConfig, 'requestTim
         // a body that is not an array must be refused, not silently accepted.
         coerceTypes: true,
         removeAdditional: false,
-        allErrors: true,
+        // Stop at the first error: with allErrors, one hostile body yields an error object per bad part
+        // (Ajv's own advice for untrusted input). Ingest bodies are not walked by Ajv at all (body-shape.ts).
+        allErrors: false,
         // "1e999" coerces to Infinity; refuse it (and NaN) instead of passing it on as a number.
         strictNumbers: true
       }
