@@ -61,6 +61,12 @@ export class KeyCache {
   /** A key this process knows (however long ago it was confirmed): such tokens skip the per-address limit. */
   knows (keyHash: string): boolean { return this.#known.get(keyHash) !== undefined }
 
+  /** Whether resolving this unknown token now would send a lookup (not already refused, none under way). */
+  wouldLookUp (keyHash: string): boolean {
+    const refusedUntil = this.#refused.get(keyHash)
+    return !this.#inFlight.has(keyHash) && !(refusedUntil !== undefined && (refusedUntil > this.#now() || this.#inOutage(this.#now())))
+  }
+
   /** Loads keys read from the database at start, as just confirmed. */
   warm (keys: ReadonlyArray<{ keyHash: string, apiKey: ApiKey }>): void {
     const now = this.#now()

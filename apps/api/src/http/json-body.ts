@@ -17,9 +17,9 @@ export function installJsonBodyParser (app: FastifyInstance): void {
       return
     }
     // What JSON.parse would build is bounded first: size alone does not bound it (see json-shape.ts).
-    const tooBig = jsonShapeProblem(body as string)
-    if (tooBig !== undefined) {
-      done(new HttpProblem(tooBig.includes('deep') ? 400 : 413, tooBig), undefined)
+    const shape = jsonShapeProblem(body as string)
+    if (shape !== undefined) {
+      done(new HttpProblem(shape.status, shape.detail), undefined)
       return
     }
     try {

@@ -1,3 +1,5 @@
+import { MAX_READINGS_PER_REQUEST } from '@labclimate/contract'
+
 /**
  * A body may be at most this many JSON values deep and hold at most this many values (counted as
  * separators and opened arrays and objects, outside strings). A day batch of 2,880 readings holds
@@ -23,11 +25,11 @@ function escaped (text: string, quote: number): boolean {
 }
 
 /**
- * One cheap pass over the text (no allocation; strings are skipped with indexOf) that stops as soon as
- * a limit is passed. Returns what is wrong, or undefined: malformed JSON is left to JSON.parse to describe.
+ * One cheap pass over the text (no allocation; strings are skipped with indexOf), about 2 ms for 4 MiB.
+ * Returns what is wrong, or undefined: malformed JSON is left to JSON.parse to describe.
  */
-export function jsonShapeProblem (text: string, maxValues = MAX_JSON_VALUES, maxDepth = MAX_JSON_DEPTH): string | undefined {
-  let values = 1
+export function jsonShapeProblem (text: string, maxValues = MAX_JSON_VALUES, maxDepth = MAX_JSON_DEPTH): { status: 400 | 413, detail: string } | undefined {
+  let values = 0
   let depth = 0
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
@@ -37,13 +39,14 @@ export function jsonShapeProblem (text: string, maxValues = MAX_JSON_VALUES, max
       if (end === -1) return undefined
       i = end
     } else if (c === COMMA) {
-      if (++values > maxValues) return `The body holds more than ${maxValues.toLocaleString('en-US')} JSON values; an upload carries at most 10,000 readings.`
+      values++
     } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
-      if (++depth > maxDepth) return `The body is nested more than ${maxDepth} levels deep.`
-      if (++values > maxValues) return `The body holds more than ${maxValues.toLocaleString('en-US')} JSON values; an upload carries at most 10,000 readings.`
+      values++
+      if (++depth > maxDepth) return { status: 400, detail: `The body is nested more than ${maxDepth} levels deep.` }
     } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
       depth--
     }
   }
-  return undefined
+  if (values <= maxValues) return undefined
+  return { status: 413, detail: `The body holds about ${values.toLocaleString('en-US')} JSON values; at most ${maxValues.toLocaleString('en-US')} are read (an upload carries at most ${MAX_READINGS_PER_REQUEST.toLocaleString('en-US')} readings).` }
 }

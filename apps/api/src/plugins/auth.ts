@@ -105,18 +105,18 @@ export default fp<AuthPluginOptions>(async (app, options) => {
     if (keyHash === undefined) refuse(request, 'The API key is not valid: a labclimate key is "lc_" followed by 43 characters.')
     let key: ApiKey | undefined
     const known = cache.knows(keyHash)
-    if (!known) failures.spend(request.ip)
+    // A lookup takes its place in the address's budget when it starts, and gives it back if the key is valid;
+    // requests that join a lookup under way, or carry a token already refused, cost the database nothing.
+    const spent = !known && cache.wouldLookUp(keyHash)
+    if (spent) failures.spend(request.ip)
     try {
       key = await cache.resolve(keyHash)
     } catch (error) {
       if (error instanceof LookupOverloadError) throw new HttpProblem(503, 'Too many API keys are being checked at once; retry in 1 s.', { headers: { 'retry-after': '1' }, cause: error })
       throw error
     }
-    if (key === undefined) {
-      if (known) failures.spend(request.ip)
-      throw new HttpProblem(401, 'The API key is not valid or has been revoked.', { headers: CHALLENGE })
-    }
-    if (!known) failures.refund(request.ip)
+    if (key === undefined) throw new HttpProblem(401, 'The API key is not valid or has been revoked.', { headers: CHALLENGE })
+    if (spent) failures.refund(request.ip)
     if (!ALLOWED[access].includes(key.role)) {
       throw new HttpProblem(403, `A ${key.role} key may not do this; it needs a ${ALLOWED[access].join(' or ')} key.`)
     }
