@@ -28,7 +28,7 @@ export async function startQueryCounter (databaseUrl: string): Promise<QueryCoun
     const upstream = connect(target.port === '' ? 3306 : Number(target.port), target.hostname)
     for (const s of [client, upstream]) { sockets.add(s); s.once('close', () => sockets.delete(s)) }
     // Packets: 3-byte little-endian length, 1-byte sequence, payload. A command is a packet with sequence 0.
-    let pending = Buffer.alloc(0)
+    let pending: Buffer = Buffer.alloc(0)
     client.on('data', (chunk: Buffer) => {
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
       while (pending.length >= 4) {
