@@ -12,6 +12,7 @@ import ingestRoutes from './ingest/routes.ts'
 import keyRoutes from './keys/routes.ts'
 import labRoutes from './labs/routes.ts'
 import authPlugin from './plugins/auth.ts'
+import keyBodyBudgetPlugin from './plugins/key-body-budget.ts'
 import dashboardPlugin from './dashboard/plugin.ts'
 import databasePlugin from './plugins/database.ts'
 import docsPlugin from './docs/plugin.ts'
@@ -91,6 +92,8 @@ export default async function app (fastify: FastifyInstance, options: AppOptions
     staleMs: options.dbOutageStaleSeconds * 1000,
     failuresPerMinute: options.authFailuresPerMinute
   })
+  // One key cannot make a task buffer more than two maximal bodies at once.
+  await fastify.register(keyBodyBudgetPlugin)
   // Per authenticated key (its id, whatever the spelling of the header), or per address on public routes.
   // It runs after the auth hook and before the body is read (preParsing), so a key over its limit costs no
   // parsing. A device's nightly batch is one request; the default leaves ample room for live 30 s readings
