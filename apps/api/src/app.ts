@@ -1,7 +1,7 @@
 import { createServer } from 'node:http'
 import { noMetrics, type Metrics } from '@labclimate/metrics'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
-import type { ApiConfig } from './config.ts'
+import { DEFENCE_DEFAULTS, type ApiConfig } from './config.ts'
 import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import healthRoutes from './health.ts'
@@ -29,7 +29,7 @@ declare module 'fastify' {
   }
 }
 
-export type AppOptions = Pick<ApiConfig, 'databaseUrl' | 'dbPoolSize' | 'sqs' | 'ingestLingerMs' | 'authCacheSeconds' | 'authCacheKeys' | 'authFailuresPerMinute' | 'dbOutageStaleSeconds' | 'rateLimitPerMinute'> & Partial<Pick<ApiConfig, 'retention' | 'allLabsCacheMs'>> & {
+export type AppOptions = Pick<ApiConfig, 'databaseUrl' | 'dbPoolSize' | 'sqs' | 'ingestLingerMs' | 'authCacheSeconds' | 'rateLimitPerMinute'> & Partial<Pick<ApiConfig, 'retention' | 'allLabsCacheMs' | 'databaseReadUrl' | 'databaseSecurity' | 'authCacheKeys' | 'authFailuresPerMinute' | 'dbOutageStaleSeconds'>> & {
   now?: () => number
   /** Business metrics (CloudWatch EMF in production); none by default. */
   metrics?: Metrics
@@ -79,7 +79,12 @@ export default async function app (fastify: FastifyInstance, options: AppOptions
   fastify.decorate('metrics', options.metrics ?? noMetrics)
   installProblemHandlers(fastify)
   installJsonBodyParser(fastify)
-  await fastify.register(databasePlugin, { url: options.databaseUrl, poolSize: options.dbPoolSize })
+  await fastify.register(databasePlugin, {
+    url: options.databaseUrl,
+    poolSize: options.dbPoolSize,
+    ...(options.databaseReadUrl === undefined ? {} : { readUrl: options.databaseReadUrl }),
+    ...(options.databaseSecurity === undefined ? {} : { security: options.databaseSecurity })
+  })
   await fastify.register(queuePlugin, { sqs: options.sqs, lingerMs: options.ingestLingerMs })
   await fastify.register(labDirectoryPlugin)
   // Security headers on every answer; the API serves JSON only, so the strictest policy fits.
@@ -88,9 +93,9 @@ export default async function app (fastify: FastifyInstance, options: AppOptions
   // address inside the auth hook, before any database lookup.
   await fastify.register(authPlugin, {
     cacheMs: options.authCacheSeconds * 1000,
-    cacheKeys: options.authCacheKeys,
-    staleMs: options.dbOutageStaleSeconds * 1000,
-    failuresPerMinute: options.authFailuresPerMinute
+    cacheKeys: options.authCacheKeys ?? DEFENCE_DEFAULTS.authCacheKeys,
+    staleMs: (options.dbOutageStaleSeconds ?? DEFENCE_DEFAULTS.dbOutageStaleSeconds) * 1000,
+    failuresPerMinute: options.authFailuresPerMinute ?? DEFENCE_DEFAULTS.authFailuresPerMinute
   })
   // One key cannot make a task buffer more than two maximal bodies at once.
   await fastify.register(keyBodyBudgetPlugin)

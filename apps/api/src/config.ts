@@ -1,10 +1,15 @@
-import { LOG_LEVELS, readEnv, readSqsSettings, type Env, type SqsSettings } from '@labclimate/config'
+import { LOG_LEVELS, readDatabaseSecurity, readEnv, readSqsSettings, type DatabaseSecurity, type Env, type SqsSettings } from '@labclimate/config'
 
 export interface ApiConfig {
   port: number
   host: string
   logLevel: typeof LOG_LEVELS[number]
   databaseUrl: string
+  /** Queries that may lag the writer by a moment go here (Aurora's reader endpoint); the writer when unset. */
+  databaseReadUrl?: string
+  /** IAM auth and TLS (DATABASE_IAM_AUTH, DATABASE_TLS), for both URLs. */
+  databaseSecurity?: DatabaseSecurity
+  /** Connections per pool (the reader's pool, when there is one, has as many). */
   dbPoolSize: number
   sqs: SqsSettings
   /** How long the ingest path waits to coalesce concurrent requests into one SQS call. */
@@ -31,6 +36,11 @@ export interface ApiConfig {
   metricsEmf: boolean
 }
 
+const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } => (value === undefined ? {} : { [key]: value }) as { [P in K]?: V }
+
+/** Defaults of the API's defences against floods and outages (docs/reliability.md), also used by tests that build the app. */
+export const DEFENCE_DEFAULTS = { authCacheKeys: 100_000, authFailuresPerMinute: 30, dbOutageStaleSeconds: 300 } as const
+
 /** Parses and validates the API's environment; throws ConfigError naming every problem. */
 export function loadApiConfig (env: Env): ApiConfig {
   const read = readEnv(env)
@@ -39,13 +49,15 @@ export function loadApiConfig (env: Env): ApiConfig {
     host: read.string('HOST', { default: '0.0.0.0' }) as string,
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, { default: 'info' }),
     databaseUrl: read.url('DATABASE_URL', ['mysql', 'sqlite'], { required: true }) ?? '',
+    ...optional('databaseReadUrl', read.url('DATABASE_READ_URL', ['mysql'])),
+    databaseSecurity: readDatabaseSecurity(read),
     dbPoolSize: read.int('DB_POOL_SIZE', { default: 10, min: 1, max: 200 }),
     sqs: readSqsSettings(read),
     ingestLingerMs: read.int('INGEST_LINGER_MS', { default: 5, min: 0, max: 1000 }),
     authCacheSeconds: read.int('AUTH_CACHE_SECONDS', { default: 30, min: 0, max: 3600 }),
-    authCacheKeys: read.int('AUTH_CACHE_KEYS', { default: 100_000, min: 1000, max: 10_000_000 }),
-    authFailuresPerMinute: read.int('AUTH_FAILURES_PER_MINUTE', { default: 30, min: 1, max: 1_000_000 }),
-    dbOutageStaleSeconds: read.int('DB_OUTAGE_STALE_SECONDS', { default: 300, min: 0, max: 86_400 }),
+    authCacheKeys: read.int('AUTH_CACHE_KEYS', { default: DEFENCE_DEFAULTS.authCacheKeys, min: 1000, max: 10_000_000 }),
+    authFailuresPerMinute: read.int('AUTH_FAILURES_PER_MINUTE', { default: DEFENCE_DEFAULTS.authFailuresPerMinute, min: 1, max: 1_000_000 }),
+    dbOutageStaleSeconds: read.int('DB_OUTAGE_STALE_SECONDS', { default: DEFENCE_DEFAULTS.dbOutageStaleSeconds, min: 0, max: 86_400 }),
     trustProxyHops: read.int('TRUST_PROXY_HOPS', { default: 0, min: 0, max: 10 }),
     rateLimitPerMinute: read.int('RATE_LIMIT_PER_MINUTE', { default: 600, min: 1, max: 1_000_000 }),
     allLabsCacheMs: read.int('ALL_LABS_CACHE_MS', { default: 1000, min: 0, max: 60_000 }),

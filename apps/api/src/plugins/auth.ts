@@ -77,7 +77,8 @@ export default fp<AuthPluginOptions>(async (app, options) => {
   // database does not answer, the task starts cold and looks keys up as they come.
   try {
     const started = Date.now()
-    const keys = await listActiveKeysWithHashes(app.db, options.cacheKeys)
+    // From the reader: a key too new to be there is looked up on the writer on its first use.
+    const keys = await listActiveKeysWithHashes(app.dbRead, options.cacheKeys)
     cache.warm(keys)
     app.log.info({ keys: keys.length, ms: Date.now() - started }, 'key cache warmed')
   } catch (error) {

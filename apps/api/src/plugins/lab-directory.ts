@@ -42,7 +42,7 @@ declare module 'fastify' {
 export default fp(async (app) => {
   const directory = new LabDirectory(app.db)
   try {
-    const ids = await listLabIds(app.db)
+    const ids = await listLabIds(app.dbRead)
     for (const id of ids) directory.remember(id)
     app.log.info({ labs: ids.length }, 'lab directory warmed')
   } catch (error) {
