@@ -8,8 +8,15 @@ import { createApiKey } from '@labclimate/store'
 import t from 'tap'
 import { createTestDatabase } from './support/mysql.ts'
 import { freePort, startApp } from './support/processes.ts'
-import { queueDepth, startTestQueue } from './support/sqs.ts'
+import { queueDepth, startTestQueue, type TestQueue } from './support/sqs.ts'
 import { waitFor } from './support/wait.ts'
+
+/** Readings in the messages on the queue now, read without consuming them. */
+function readingsOnQueue (queue: TestQueue): number {
+  const q = queue.server.inspectQueue(queue.queueName)
+  return [...(q?.messages.ready ?? []), ...(q?.messages.delayed ?? []), ...(q?.messages.inflight ?? []).map((f) => f.message)]
+    .reduce((n, m) => n + decodeMessage(m.body).readings.length, 0)
+}
 
 function post (port: number, agent: Agent, path: string, headers: Record<string, string>, body: string): Promise<{ status: number } | { error: string }> {
   return new Promise((resolve) => {
@@ -47,6 +54,8 @@ t.test('SIGTERM to the API under load: every accepted reading reaches SQS, no ac
     return post(port, agent, '/labs/upload', { authorization: keys[labId - 1] ?? '' }, JSON.stringify(items.map((r) => ({ lab_id: r.labId, timestamp: r.ts, temperature: 21, humidity: 45 }))))
   })
   await new Promise((resolve) => setTimeout(resolve, 100))
+  // What is on the queue when SIGTERM is sent: whatever was accepted beyond it was still in the API's hands.
+  const queuedAtStop = readingsOnQueue(queue)
   const exit = api.stop()
   const results = await Promise.all(requests)
   t.equal(await exit, 0, 'the API exits cleanly')
@@ -65,6 +74,7 @@ t.test('SIGTERM to the API under load: every accepted reading reaches SQS, no ac
   const key = (labId: number, ts: number): string => `${labId}:${ts}`
   const queued = new Set(onQueue.map((r) => key(r.labId, r.recordedAtMs)))
   t.equal(accepted.filter((r) => !queued.has(key(r.labId, r.ts))).length, 0, 'every reading answered 202 is on the queue')
+  t.ok(queuedAtStop < accepted.length, `readings were still in the API when SIGTERM came (${queuedAtStop} of ${accepted.length} on the queue then): the flush on close was tested`)
 })
 
 t.test('SIGTERM to the worker mid-run: it finishes its batch and exits; nothing reaches the DLQ; a new worker finishes the rest', async (t) => {
@@ -81,6 +91,11 @@ t.test('SIGTERM to the worker mid-run: it finishes its batch and exits; nothing 
   const first = startApp('apps/worker/src/main.ts', env)
   t.teardown(async () => { await first.stop() })
   await waitFor('the worker has stored some readings', async () => (await count()) > 0, 30_000)
+  // SIGTERM while it holds messages: with maxReceiveCount 1, one it abandoned or released would end in the DLQ.
+  const heldAtStop = await waitFor('the worker holding messages', () => {
+    const n = queue.server.inspectQueue(queue.queueName)?.messages.inflight.length ?? 0
+    return n > 0 ? n : undefined
+  }, 30_000, 5)
   const started = Date.now()
   t.equal(await first.stop(), 0, 'the worker exits cleanly on SIGTERM')
   t.ok(Date.now() - started < 30_000, `within ECS's 30 s stop timeout (${Date.now() - started} ms)`)
@@ -92,5 +107,6 @@ t.test('SIGTERM to the worker mid-run: it finishes its batch and exits; nothing 
   await waitFor('all stored', async () => (await count()) === all.length, 60_000)
   await waitFor('queue drained', () => queueDepth(queue) === 0)
   t.equal(queueDepth(queue, queue.dlqName), 0, 'no message reached the DLQ because of the stop')
-  t.ok(storedAtStop > 0 && storedAtStop <= all.length, `${storedAtStop} readings stored by the first worker`)
+  t.ok(heldAtStop > 0, `the worker held ${heldAtStop} messages when SIGTERM came`)
+  t.ok(storedAtStop > 0 && storedAtStop < all.length, `${storedAtStop} of ${all.length} readings stored by the first worker: the rest were still queued at SIGTERM, left for the second`)
 })
