@@ -48,7 +48,11 @@ export async function startSqsProxy (target: string, options: SqsProxyOptions = 
       }
       const headers: Record<string, string> = {}
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'content-length') headers[k] = v
-      const upstream = await fetch(`${target}${req.url ?? '/'}`, { method: req.method, headers, body: req.method === 'GET' ? undefined : forwarded })
+      // Every entry failed: SQS answers 200 with nothing in Successful (an empty batch would be a different error).
+      const allFailed = failed.length > 0 && (request.Entries as unknown[]).length === failed.length
+      const upstream = allFailed
+        ? new Response('{"Successful":[]}', { status: 200, headers: { 'content-type': 'application/x-amz-json-1.0' } })
+        : await fetch(`${target}${req.url ?? '/'}`, { method: req.method, headers, body: req.method === 'GET' ? undefined : forwarded })
       let answer = await upstream.text()
       let response: Record<string, unknown> = {}
       try { response = JSON.parse(answer) as Record<string, unknown> } catch { /* passed on as is */ }
