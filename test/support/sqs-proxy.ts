@@ -23,6 +23,8 @@ export interface SqsProxy {
 export interface SqsProxyOptions {
   /** Entries of a SendMessageBatch to leave out and answer as failed (by their position in the batch). */
   failBatchEntry?: (entry: { Id: string }, index: number) => boolean
+  /** Answers a call itself, without passing it on, when this returns an answer (e.g. a delete that is "lost"). */
+  answer?: (action: string, request: Record<string, unknown>) => Record<string, unknown> | undefined
 }
 
 async function body (req: IncomingMessage): Promise<string> {
@@ -50,8 +52,9 @@ export async function startSqsProxy (target: string, options: SqsProxyOptions = 
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'content-length') headers[k] = v
       // Every entry failed: SQS answers 200 with nothing in Successful (an empty batch would be a different error).
       const allFailed = failed.length > 0 && (request.Entries as unknown[]).length === failed.length
-      const upstream = allFailed
-        ? new Response('{"Successful":[]}', { status: 200, headers: { 'content-type': 'application/x-amz-json-1.0' } })
+      const own = allFailed ? { Successful: [] } : options.answer?.(action, request)
+      const upstream = own !== undefined
+        ? new Response(JSON.stringify(own), { status: 200, headers: { 'content-type': 'application/x-amz-json-1.0' } })
         : await fetch(`${target}${req.url ?? '/'}`, { method: req.method, headers, body: req.method === 'GET' ? undefined : forwarded })
       let answer = await upstream.text()
       let response: Record<string, unknown> = {}
