@@ -23,6 +23,8 @@ export interface TestAppOptions {
   queueUrl?: string
   rateLimitPerMinute?: number
   authCacheSeconds?: number
+  /** ALL_LABS_CACHE_MS (the app's default here is no cache) */
+  allLabsCacheMs?: number
   /** Node's requestTimeout for a test that listens on a real port */
   requestTimeoutMs?: number
   metrics?: Metrics
@@ -50,6 +52,7 @@ export async function buildTestApp (t: TestContext, options: TestAppOptions = {}
     authCacheSeconds: options.authCacheSeconds ?? 30,
     rateLimitPerMinute: options.rateLimitPerMinute ?? 100_000,
     ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.allLabsCacheMs === undefined ? {} : { allLabsCacheMs: options.allLabsCacheMs }),
     ...(options.metrics === undefined ? {} : { metrics: options.metrics })
   })
   await server.ready()
