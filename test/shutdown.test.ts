@@ -5,7 +5,7 @@ import { ReceiveMessageCommand } from '@aws-sdk/client-sqs'
 import { decodeMessage, type Reading } from '@labclimate/contract'
 import { ReadingsProducer } from '@labclimate/queue'
 import { createApiKey } from '@labclimate/store'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { createTestDatabase } from './support/mysql.ts'
 import { freePort, startApp } from './support/processes.ts'
 import { queueDepth, startTestQueue, type TestQueue } from './support/sqs.ts'
@@ -18,18 +18,19 @@ function readingsOnQueue (queue: TestQueue): number {
     .reduce((n, m) => n + decodeMessage(m.body).readings.length, 0)
 }
 
-function post (port: number, agent: Agent, path: string, headers: Record<string, string>, body: string): Promise<{ status: number } | { error: string }> {
+/** The answer, and `sent`: resolved once the whole request is written to the socket. */
+function post (port: number, agent: Agent, path: string, headers: Record<string, string>, body: string, sent: () => void): Promise<{ status: number } | { error: string }> {
   return new Promise((resolve) => {
     const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
       res.resume()
       res.once('end', () => resolve({ status: res.statusCode ?? 0 }))
     })
     req.once('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }))
-    req.end(body)
+    req.end(body, sent)
   })
 }
 
-t.test('SIGTERM to the API under load: every accepted reading reaches SQS, no accepted request is cut off', async (t) => {
+async function apiUnderLoad (t: Test, { allOnWire }: { allOnWire: boolean }): Promise<void> {
   const queue = await startTestQueue(t)
   const database = await createTestDatabase(t)
   const nowMs = Date.now()
@@ -44,16 +45,22 @@ t.test('SIGTERM to the API under load: every accepted reading reaches SQS, no ac
   t.teardown(async () => { await api.stop() })
   await waitFor('API ready', async () => (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.ok, 30_000)
 
-  const agent = new Agent({ keepAlive: true, maxSockets: 16 })
+  const agent = new Agent({ keepAlive: true, maxSockets: allOnWire ? 32 : 16 })
   t.teardown(() => agent.destroy())
   const sent = new Map<string, { labId: number, ts: number }[]>()
+  const written: Array<Promise<void>> = []
   const requests = Array.from({ length: 32 }, (_, i) => {
     const labId = (i % 4) + 1
     const items = Array.from({ length: 200 }, (_, j) => ({ labId, ts: nowMs - 3_600_000 + i * 10_000 + j * 10 }))
     sent.set(String(i), items)
-    return post(port, agent, '/labs/upload', { authorization: keys[labId - 1] ?? '' }, JSON.stringify(items.map((r) => ({ lab_id: r.labId, timestamp: r.ts, temperature: 21, humidity: 45 }))))
+    let onWire = (): void => {}
+    written.push(new Promise((resolve) => { onWire = resolve }))
+    return post(port, agent, '/labs/upload', { authorization: keys[labId - 1] ?? '' }, JSON.stringify(items.map((r) => ({ lab_id: r.labId, timestamp: r.ts, temperature: 21, humidity: 45 }))), () => { onWire() })
   })
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  // SIGTERM after 100 ms (some requests in flight, others still queued in the client), or once every request is
+  // on the wire: see the todo test below.
+  if (allOnWire) await Promise.all(written)
+  else await new Promise((resolve) => setTimeout(resolve, 100))
   // What is on the queue when SIGTERM is sent: whatever was accepted beyond it was still in the API's hands.
   const queuedAtStop = readingsOnQueue(queue)
   const exit = api.stop()
@@ -75,7 +82,19 @@ t.test('SIGTERM to the API under load: every accepted reading reaches SQS, no ac
   const queued = new Set(onQueue.map((r) => key(r.labId, r.recordedAtMs)))
   t.equal(accepted.filter((r) => !queued.has(key(r.labId, r.ts))).length, 0, 'every reading answered 202 is on the queue')
   t.ok(queuedAtStop < accepted.length, `readings were still in the API when SIGTERM came (${queuedAtStop} of ${accepted.length} on the queue then): the flush on close was tested`)
+}
+
+t.test('SIGTERM to the API under load: every accepted reading reaches SQS, no accepted request is cut off', async (t) => {
+  await apiUnderLoad(t, { allOnWire: false })
 })
+
+// Found while making the test above independent of a fixed sleep: when all 32 requests are fully written before
+// SIGTERM, most are reset (ECONNRESET: the server closes connections whose request it has not read yet as
+// idle) and the API exits 1 when close-with-grace's 25 s run out. It runs, and reports, as a todo until fixed.
+t.test('SIGTERM to the API once every request is on the wire: none is reset', { todo: 'the API resets requests it has not read yet at SIGTERM, and exits 1 after 25 s' }, async (t) => {
+  await apiUnderLoad(t, { allOnWire: true })
+})
+
 
 t.test('SIGTERM to the worker mid-run: it finishes its batch and exits; nothing reaches the DLQ; a new worker finishes the rest', async (t) => {
   const queue = await startTestQueue(t, { maxReceiveCount: 1, visibilityTimeoutSeconds: 30 })
