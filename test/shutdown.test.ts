@@ -90,8 +90,10 @@ t.test('SIGTERM to the API under load: every accepted reading reaches SQS, no ac
 
 // Found while making the test above independent of a fixed sleep: when all 32 requests are fully written before
 // SIGTERM, most are reset (ECONNRESET: the server closes connections whose request it has not read yet as
-// idle) and the API exits 1 when close-with-grace's 25 s run out. It runs, and reports, as a todo until fixed.
-t.test('SIGTERM to the API once every request is on the wire: none is reset', { todo: 'the API resets requests it has not read yet at SIGTERM, and exits 1 after 25 s' }, async (t) => {
+// idle) and the API exits 1 when close-with-grace's 25 s run out. A todo (tap does not run it) until fixed;
+// LABCLIMATE_KNOWN_BUGS=1 runs it: `LABCLIMATE_KNOWN_BUGS=1 pnpm test test/shutdown.test.ts`.
+const knownBug = process.env.LABCLIMATE_KNOWN_BUGS === '1' ? false : 'the API resets requests it has not read yet at SIGTERM, and exits 1 after 25 s'
+t.test('SIGTERM to the API once every request is on the wire: none is reset', { todo: knownBug }, async (t) => {
   await apiUnderLoad(t, { allOnWire: true })
 })
 
