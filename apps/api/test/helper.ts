@@ -25,6 +25,8 @@ export interface TestAppOptions {
   authCacheSeconds?: number
   authFailuresPerMinute?: number
   dbOutageStaleSeconds?: number
+  /** ALL_LABS_CACHE_MS (the app's default here is no cache) */
+  allLabsCacheMs?: number
   /** Node's requestTimeout for a test that listens on a real port */
   requestTimeoutMs?: number
   metrics?: Metrics
@@ -55,6 +57,7 @@ export async function buildTestApp (t: TestContext, options: TestAppOptions = {}
     dbOutageStaleSeconds: options.dbOutageStaleSeconds ?? 300,
     rateLimitPerMinute: options.rateLimitPerMinute ?? 100_000,
     ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.allLabsCacheMs === undefined ? {} : { allLabsCacheMs: options.allLabsCacheMs }),
     ...(options.metrics === undefined ? {} : { metrics: options.metrics })
   })
   await server.ready()
