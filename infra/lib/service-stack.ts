@@ -80,7 +80,8 @@ export class ServiceStack extends Stack {
     apiTask.addContainer('api', {
       image: apiImage,
       // Writes and read-your-write on the writer; GET /labs and other reads on the reader endpoint.
-      environment: { ...common, ...iamDatabaseEnv(database, apiTask.taskRole, 'api', { reader: true }), PORT: String(API_PORT), HOST: '0.0.0.0' },
+      // The ALB is the one proxy in front: the client's address is the last X-Forwarded-For entry (per-address limits).
+      environment: { ...common, ...iamDatabaseEnv(database, apiTask.taskRole, 'api', { reader: true }), PORT: String(API_PORT), HOST: '0.0.0.0', TRUST_PROXY_HOPS: '1' },
       portMappings: [{ containerPort: API_PORT }],
       logging: ecs.LogDrivers.awsLogs({ logGroup: apiLogs, streamPrefix: 'api' }),
       stopTimeout: Duration.seconds(30),
