@@ -1,8 +1,10 @@
 // An HTTP proxy that records every request it passes on: what a client really sent, read off the wire,
 // as the expected values of a test (rather than recomputed with the client's own code).
 import { createServer, type Server } from 'node:http'
+import { gunzipSync } from 'node:zlib'
 
-export interface RecordedRequest { method: string, path: string, body: string, status: number }
+/** `body` is the text sent, decoded when it came gzipped (`contentEncoding` says so); the bytes are passed on as they came. */
+export interface RecordedRequest { method: string, path: string, body: string, status: number, contentEncoding?: string }
 
 export interface RecordingProxy {
   url: string
@@ -22,7 +24,9 @@ export async function startRecordingProxy (target: string): Promise<RecordingPro
       const method = req.method ?? 'GET'
       const upstream = await fetch(`${target}${req.url ?? '/'}`, { method, headers, body: method === 'GET' || method === 'HEAD' ? undefined : body })
       const answer = Buffer.from(await upstream.arrayBuffer())
-      requests.push({ method, path: req.url ?? '/', body: body.toString(), status: upstream.status })
+      const coding = req.headers['content-encoding']
+      const text = coding === 'gzip' ? gunzipSync(body).toString() : body.toString()
+      requests.push({ method, path: req.url ?? '/', body: text, status: upstream.status, ...(coding === undefined ? {} : { contentEncoding: coding }) })
       const out: Record<string, string> = {}
       upstream.headers.forEach((v, k) => { if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(k)) out[k] = v })
       res.writeHead(upstream.status, out)
