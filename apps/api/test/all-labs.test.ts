@@ -114,3 +114,15 @@ t.test('compressed answers are negotiated: gzip when accepted (not with q=0), sa
   t.equal(view.headers['content-encoding'], 'gzip', 'a page above 1 KB is compressed too')
   t.same(JSON.parse(gunzipSync(view.rawPayload).toString()), plain.json())
 })
+
+t.test('an answer of thousands of labs (built in slices) is one valid array, every lab in order, exact', async (t) => {
+  const ctx = await buildTestApp(t, { now: () => NOW })
+  const labs = Array.from({ length: 4_100 }, (_, i) => 10_000 + i * 3)
+  await storeReadings(ctx.database.db, labs.map((labId) => ({ labId, recordedAtMs: NOW - 600_000, temperatureMilliC: labId % 30_000, humidityMilliPct: labId % 100_000 })))
+  const res = await ctx.app.inject({ method: 'GET', url: '/labs', headers: ctx.reader })
+  const body = res.json() as Array<{ lab_id: number, readings: number, avg_temperature_c: number }>
+  t.same(body.map((a) => a.lab_id), labs)
+  t.ok(body.every((a) => a.readings === 1 && a.avg_temperature_c === (a.lab_id % 30_000) / 1000), 'each lab its own value')
+  const page = await ctx.app.inject({ method: 'GET', url: `/labs?limit=3&after=${labs[2_000] as number}`, headers: ctx.reader })
+  t.same(page.json().map((a: { lab_id: number }) => a.lab_id), labs.slice(2_001, 2_004), 'a page across the slice boundary')
+})
