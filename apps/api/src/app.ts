@@ -18,6 +18,7 @@ import databasePlugin from './plugins/database.ts'
 import docsPlugin from './docs/plugin.ts'
 import labDirectoryPlugin from './plugins/lab-directory.ts'
 import queuePlugin from './plugins/queue.ts'
+import readinessMetricsPlugin from './plugins/readiness-metrics.ts'
 import queryRoutes from './query/routes.ts'
 import rootRoutes from './root.ts'
 
@@ -33,6 +34,8 @@ export type AppOptions = Pick<ApiConfig, 'databaseUrl' | 'dbPoolSize' | 'sqs' | 
   now?: () => number
   /** Business metrics (CloudWatch EMF in production); none by default. */
   metrics?: Metrics
+  /** How often DatabaseReady / QueueReady are probed (default one minute). */
+  readinessProbeMs?: number
 }
 
 /**
@@ -76,6 +79,7 @@ export default async function app (fastify: FastifyInstance, options: AppOptions
   installJsonBodyParser(fastify)
   await fastify.register(databasePlugin, { url: options.databaseUrl, poolSize: options.dbPoolSize })
   await fastify.register(queuePlugin, { sqs: options.sqs, lingerMs: options.ingestLingerMs })
+  await fastify.register(readinessMetricsPlugin, { queueUrl: options.sqs.queueUrl, ...(options.readinessProbeMs === undefined ? {} : { intervalMs: options.readinessProbeMs }) })
   await fastify.register(labDirectoryPlugin)
   // Security headers on every answer; the API serves JSON only, so the strictest policy fits.
   await fastify.register(helmet, { global: true, contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } })

@@ -1,3 +1,4 @@
+import { DEFAULT_STAGE } from '@labclimate/metrics'
 import { LOG_LEVELS, readEnv, readSqsSettings, type Env, type SqsSettings } from '@labclimate/config'
 
 export interface ApiConfig {
@@ -21,6 +22,8 @@ export interface ApiConfig {
   retention: { rawDays: number, minuteDays: number }
   /** Write business metrics to stdout as CloudWatch Embedded Metric Format. */
   metricsEmf: boolean
+  /** The Stage dimension of every business metric (STAGE; infra sets the stage name). */
+  stage: string
 }
 
 /** Parses and validates the API's environment; throws ConfigError naming every problem. */
@@ -42,7 +45,8 @@ export function loadApiConfig (env: Env): ApiConfig {
       rawDays: read.int('RETENTION_RAW_DAYS', { default: 35, min: 22, max: 3650 }),
       minuteDays: read.int('RETENTION_MINUTE_DAYS', { default: 400, min: 22, max: 36500 })
     },
-    metricsEmf: read.bool('METRICS_EMF', { default: true })
+    metricsEmf: read.bool('METRICS_EMF', { default: true }),
+    stage: read.string('STAGE', { default: DEFAULT_STAGE }) as string
   }
   read.done()
   return config

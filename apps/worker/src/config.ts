@@ -1,3 +1,4 @@
+import { DEFAULT_STAGE } from '@labclimate/metrics'
 import { LOG_LEVELS, readEnv, readSqsSettings, type Env, type SqsSettings } from '@labclimate/config'
 
 export interface WorkerConfig {
@@ -14,6 +15,8 @@ export interface WorkerConfig {
   migrateOnStart: boolean
   /** Write business metrics to stdout as CloudWatch Embedded Metric Format. */
   metricsEmf: boolean
+  /** The Stage dimension of every business metric (STAGE; infra sets the stage name). */
+  stage?: string
 }
 
 /** Parses and validates the worker's environment; throws ConfigError naming every problem. */
@@ -31,7 +34,8 @@ export function loadWorkerConfig (env: Env): WorkerConfig {
     // Long polls end within this; a stop waits for the poll in hand, so keep it well under ECS's 30 s.
     waitTimeSeconds: read.int('SQS_WAIT_TIME_SECONDS', { default: 10, min: 0, max: 20 }),
     migrateOnStart: read.bool('MIGRATE_ON_START', { default: true }),
-    metricsEmf: read.bool('METRICS_EMF', { default: true })
+    metricsEmf: read.bool('METRICS_EMF', { default: true }),
+    stage: read.string('STAGE', { default: DEFAULT_STAGE }) as string
   }
   read.done()
   return config

@@ -8,7 +8,7 @@ import { createWorker } from './worker.ts'
 const config = loadOrExit(loadWorkerConfig, process.env)
 
 const log = pino({ level: config.logLevel, base: { service: 'worker' } })
-const metrics = config.metricsEmf ? createEmfMetrics({ service: 'worker', write: (line) => process.stdout.write(`${line}\n`) }) : noMetrics
+const metrics = config.metricsEmf ? createEmfMetrics({ service: 'worker', stage: config.stage, write: (line) => process.stdout.write(`${line}\n`) }) : noMetrics
 const worker = createWorker(config, log, { metrics })
 
 let stopping: Promise<void> | undefined
