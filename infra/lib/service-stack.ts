@@ -60,7 +60,8 @@ export class ServiceStack extends Stack {
       DB_NAME,
       SQS_QUEUE_URL: queue.queueUrl,
       AWS_REGION: this.region,
-      LOG_LEVEL: 'info'
+      LOG_LEVEL: 'info',
+      STAGE: config.stage
     }
     const logGroup = (name: string): logs.LogGroup => new logs.LogGroup(this, `${name}Logs`, {
       logGroupName: `/labclimate/${config.stage}/${name.toLowerCase()}`,
@@ -207,7 +208,10 @@ export class ServiceStack extends Stack {
         RETENTION_RAW_DAYS: String(config.archive.rawDays),
         RETENTION_MINUTE_DAYS: String(config.archive.minuteDays),
         RETENTION_HOUR_DAYS: String(config.archive.hourDays),
-        LOG_LEVEL: 'info'
+        LOG_LEVEL: 'info',
+        STAGE: config.stage,
+        UPLOAD_HOUR: String(config.upload.hour),
+        COMPLETENESS_GRACE_HOURS: String(config.upload.completenessGraceHours)
       },
       secrets: dbSecrets,
       logging: ecs.LogDrivers.awsLogs({ logGroup: maintenanceLogs, streamPrefix: 'maintenance' }),
