@@ -30,12 +30,10 @@ declare module 'fastify' {
   }
 }
 
-export type AppOptions = Pick<ApiConfig, 'databaseUrl' | 'dbPoolSize' | 'sqs' | 'ingestLingerMs' | 'authCacheSeconds' | 'rateLimitPerMinute'> & Partial<Pick<ApiConfig, 'retention' | 'allLabsCacheMs'>> & {
+export type AppOptions = Pick<ApiConfig, 'databaseUrl' | 'dbPoolSize' | 'sqs' | 'ingestLingerMs' | 'authCacheSeconds' | 'rateLimitPerMinute'> & Partial<Pick<ApiConfig, 'retention' | 'allLabsCacheMs' | 'readinessProbeMs'>> & {
   now?: () => number
   /** Business metrics (CloudWatch EMF in production); none by default. */
   metrics?: Metrics
-  /** How often DatabaseReady / QueueReady are probed (default one minute). */
-  readinessProbeMs?: number
 }
 
 /**

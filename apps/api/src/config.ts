@@ -24,6 +24,8 @@ export interface ApiConfig {
   metricsEmf: boolean
   /** The Stage dimension of every business metric (STAGE; infra sets the stage name). */
   stage: string
+  /** How often each task probes the database and the queue for DatabaseReady / QueueReady. */
+  readinessProbeMs: number
 }
 
 /** Parses and validates the API's environment; throws ConfigError naming every problem. */
@@ -46,7 +48,8 @@ export function loadApiConfig (env: Env): ApiConfig {
       minuteDays: read.int('RETENTION_MINUTE_DAYS', { default: 400, min: 22, max: 36500 })
     },
     metricsEmf: read.bool('METRICS_EMF', { default: true }),
-    stage: read.string('STAGE', { default: DEFAULT_STAGE }) as string
+    stage: read.string('STAGE', { default: DEFAULT_STAGE }) as string,
+    readinessProbeMs: read.int('READINESS_PROBE_MS', { default: 60_000, min: 100, max: 600_000 })
   }
   read.done()
   return config

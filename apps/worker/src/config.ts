@@ -17,6 +17,8 @@ export interface WorkerConfig {
   metricsEmf: boolean
   /** The Stage dimension of every business metric (STAGE; infra sets the stage name). */
   stage?: string
+  /** How often LabsReporting24h is counted (default 5 min). */
+  fleetReportSeconds?: number
 }
 
 /** Parses and validates the worker's environment; throws ConfigError naming every problem. */
@@ -35,7 +37,8 @@ export function loadWorkerConfig (env: Env): WorkerConfig {
     waitTimeSeconds: read.int('SQS_WAIT_TIME_SECONDS', { default: 10, min: 0, max: 20 }),
     migrateOnStart: read.bool('MIGRATE_ON_START', { default: true }),
     metricsEmf: read.bool('METRICS_EMF', { default: true }),
-    stage: read.string('STAGE', { default: DEFAULT_STAGE }) as string
+    stage: read.string('STAGE', { default: DEFAULT_STAGE }) as string,
+    fleetReportSeconds: read.int('FLEET_REPORT_SECONDS', { default: 300, min: 1, max: 3600 })
   }
   read.done()
   return config

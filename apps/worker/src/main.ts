@@ -9,7 +9,7 @@ const config = loadOrExit(loadWorkerConfig, process.env)
 
 const log = pino({ level: config.logLevel, base: { service: 'worker' } })
 const metrics = config.metricsEmf ? createEmfMetrics({ service: 'worker', stage: config.stage, write: (line) => process.stdout.write(`${line}\n`) }) : noMetrics
-const worker = createWorker(config, log, { metrics })
+const worker = createWorker(config, log, { metrics, ...(config.fleetReportSeconds === undefined ? {} : { fleetReportMs: config.fleetReportSeconds * 1000 }) })
 
 let stopping: Promise<void> | undefined
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
