@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process'
 import type { Reading } from '@labclimate/contract'
 import { readEmfLine, type EmfDatum } from '@labclimate/metrics'
 import { ReadingsProducer } from '@labclimate/queue'
-import { createApiKey, createLab } from '@labclimate/store'
+import { countLabsReporting, createApiKey, createLab, storeReadings } from '@labclimate/store'
 import t from 'tap'
 import { synth } from '../infra/test/helper.ts'
 import { createTestDatabase } from './support/mysql.ts'
@@ -136,4 +136,37 @@ t.test('every business metric an alarm watches is emitted by the code path that 
   // The contract itself: every watched metric was emitted with exactly these dimensions.
   const seen = new Set([api.output(), worker.output(), failed.output, ok.output].flatMap(emitted).map(key))
   for (const w of watched) t.ok(seen.has(key(w)), `${w.alarm} watches ${w.name} ${JSON.stringify(w.dimensions)}: emitted`)
+})
+
+t.test('LabsNotReporting stays quiet through the nightly dip of LabsReporting24h, and fires when a night is missed', async (t) => {
+  const alarm = alarms.find((a) => a.AlarmName === 'labclimate-prod-LabsNotReporting') as Props
+  const { db } = await createTestDatabase(t)
+  await createLab(db, { id: 1, name: 'Lab 1', address: 'B', nowMs: 0 })
+  const HOUR = 3_600_000
+  const upload = (endMs: number): Reading[] => readings(1, 2880, endMs)
+  // Upload of 25 Nov 23:00 UTC stored; the next one (26 Nov 23:00) is stored at 23:40.
+  const night1 = Date.UTC(2026, 10, 25, 23)
+  const night2 = night1 + 24 * HOUR
+  const storedAt = night2 + 40 * 60_000
+  await storeReadings(db, upload(night1))
+  // The worker's gauge, every 5 minutes, as the real query answers at that moment.
+  const samples: Array<[number, number]> = []
+  for (let ms = night2 - 6 * HOUR; ms < storedAt; ms += 5 * 60_000) samples.push([ms, await countLabsReporting(db, ms - 24 * HOUR)])
+  await storeReadings(db, upload(night2))
+  for (let ms = storedAt; ms <= night2 + 6 * HOUR; ms += 5 * 60_000) samples.push([ms, await countLabsReporting(db, ms - 24 * HOUR)])
+  t.ok(samples.some(([ms, v]) => ms > night2 - HOUR && ms < storedAt && v === 0), 'the gauge does read 0 between 22:00 and the stored burst')
+
+  /** Evaluates a one-period alarm at `at` the way CloudWatch does: the statistic over the period ending then. */
+  const breaches = (rule: { Statistic: string, Period: number, Threshold: number }, at: number, series: Array<[number, number]>): boolean => {
+    const inPeriod = series.filter(([ms]) => ms > at - rule.Period * 1000 && ms <= at).map(([, v]) => v)
+    if (inPeriod.length === 0) return true // missing data breaches
+    const value = rule.Statistic === 'Maximum' ? Math.max(...inPeriod) : Math.min(...inPeriod)
+    return value < rule.Threshold
+  }
+  const nightTimes = samples.map(([ms]) => ms).filter((ms) => ms >= night2 - 3 * HOUR && ms <= night2 + 3 * HOUR)
+  t.same(nightTimes.filter((at) => breaches(alarm as { Statistic: string, Period: number, Threshold: number }, at, samples)), [], 'the synthesized alarm never breaches on a normal night')
+  t.ok(nightTimes.some((at) => breaches({ Statistic: 'Minimum', Period: 3600, Threshold: alarm.Threshold }, at, samples)), 'the former rule (minimum over 1 h) did breach every night')
+  // A missed night: without the second upload the count stays 0 from 22:00, and the alarm fires within 3 h.
+  const missed = samples.map(([ms, v]): [number, number] => [ms, ms >= storedAt ? 0 : v])
+  t.ok(breaches(alarm as { Statistic: string, Period: number, Threshold: number }, night2 + 2 * HOUR + 5 * 60_000, missed), 'a missed upload breaches by 01:05')
 })
