@@ -30,7 +30,7 @@ declare module 'fastify' {
   }
 }
 
-export type AppOptions = Pick<ApiConfig, 'databaseUrl' | 'dbPoolSize' | 'sqs' | 'ingestLingerMs' | 'authCacheSeconds' | 'rateLimitPerMinute'> & Partial<Pick<ApiConfig, 'retention' | 'allLabsCacheMs' | 'readinessProbeMs'>> & {
+export type AppOptions = Pick<ApiConfig, 'databaseUrl' | 'dbPoolSize' | 'sqs' | 'ingestLingerMs' | 'authCacheSeconds' | 'rateLimitPerMinute'> & Partial<Pick<ApiConfig, 'retention' | 'allLabsCacheMs' | 'databaseReadUrl' | 'databaseSecurity' | 'readinessProbeMs'>> & {
   now?: () => number
   /** Business metrics (CloudWatch EMF in production); none by default. */
   metrics?: Metrics
@@ -75,7 +75,12 @@ export default async function app (fastify: FastifyInstance, options: AppOptions
   fastify.decorate('metrics', options.metrics ?? noMetrics)
   installProblemHandlers(fastify)
   installJsonBodyParser(fastify)
-  await fastify.register(databasePlugin, { url: options.databaseUrl, poolSize: options.dbPoolSize })
+  await fastify.register(databasePlugin, {
+    url: options.databaseUrl,
+    poolSize: options.dbPoolSize,
+    ...(options.databaseReadUrl === undefined ? {} : { readUrl: options.databaseReadUrl }),
+    ...(options.databaseSecurity === undefined ? {} : { security: options.databaseSecurity })
+  })
   await fastify.register(queuePlugin, { sqs: options.sqs, lingerMs: options.ingestLingerMs })
   await fastify.register(readinessMetricsPlugin, { queueUrl: options.sqs.queueUrl, ...(options.readinessProbeMs === undefined ? {} : { intervalMs: options.readinessProbeMs }) })
   await fastify.register(labDirectoryPlugin)

@@ -28,7 +28,7 @@ if (config.archive?.kind === 's3') {
   archive = new LocalArchiveStore(config.archive.dir)
 }
 
-const db = connectDatabase({ url: config.databaseUrl, poolSize: 1 })
+const db = connectDatabase({ url: config.databaseUrl, poolSize: 1, ...config.databaseSecurity })
 let failed = false
 let locked = false
 try {
