@@ -2,6 +2,8 @@
 // processes, typecheck), then the chaos tests (test/chaos/*.chaos.ts: they restart MariaDB, so they
 // run alone, after everything else), then one plain closing line "N passed, N failed" for CI.
 // `pnpm test:chaos` runs only the chaos tests; other arguments go to tap (e.g. one test file).
+// The full run ends with the MySQL leg (test/support/mysql-leg.ts): the database-backed files again, on
+// real MySQL in a container; `node scripts/test.ts --mysql [files]` runs only that leg.
 //
 // It installs what the suite needs beyond node_modules, so it runs on a machine with only Node and npm:
 // a private MariaDB server for this run (test/support/mariadb-server.ts; TEST_DATABASE_URL points the
@@ -12,6 +14,7 @@ import { existsSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { readEnv } from '@labclimate/config'
 import { suiteServer, type SuiteServer } from '../test/support/mariadb-server.ts'
+import { runMySqlLeg } from '../test/support/mysql-leg.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const tapBin = `${root}node_modules/.bin/tap`
@@ -28,12 +31,12 @@ function killGroup (signal: NodeJS.Signals): void {
 }
 
 /** Runs tap, passing its TAP output through, and reads its closing "# { total, pass, fail }" line. */
-async function runTap (args: string[]): Promise<Counts> {
+async function runTap (args: string[], env: Record<string, string> = suiteEnv): Promise<Counts> {
   return await new Promise((resolve) => {
     // tap leads a process group of its own holding every test process and the apps they start, so that
     // nothing outlives the run: the group is killed when tap ends (an app whose test was killed by a
     // timeout would otherwise live on) and when the run is interrupted (see `interrupt`).
-    const child = spawn(tapBin, ['--reporter=tap', ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: root, env: { ...process.env, ...suiteEnv }, detached: true })
+    const child = spawn(tapBin, ['--reporter=tap', ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: root, env: { ...process.env, ...env }, detached: true })
     tapGroup = child.pid
     let rest = ''
     let counts: Counts | undefined
@@ -73,7 +76,9 @@ const ownDatabaseUrl = env.url('TEST_DATABASE_URL', ['mysql'])
 env.done()
 
 const args = process.argv.slice(2)
-const runs: string[][] = args[0] === '--chaos' ? [chaosFiles] : args.length > 0 ? [args] : [[], chaosFiles]
+const mysqlOnly = args[0] === '--mysql'
+const runs: string[][] = mysqlOnly ? [] : args[0] === '--chaos' ? [chaosFiles] : args.length > 0 ? [args] : [[], chaosFiles]
+const mysqlLeg = mysqlOnly || args.length === 0
 let total: Counts = { pass: 0, fail: 0 }
 let database: SuiteServer | undefined
 // Ctrl-C reaches only this process (tap's group is its own): end the tests; the server goes after them. `on`, not
@@ -91,11 +96,17 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, interrup
 try {
   ensureChromium()
   if (ownDatabaseUrl !== undefined) say('MariaDB/MySQL from TEST_DATABASE_URL (the chaos test skips: it restarts only a server of its own)')
-  database = await suiteServer(ownDatabaseUrl, say)
-  suiteEnv = { TEST_DATABASE_URL: database.url, ...(database.server === undefined ? {} : { TEST_MARIADB: JSON.stringify(database.server) }) }
+  if (runs.length > 0) {
+    database = await suiteServer(ownDatabaseUrl, say)
+    suiteEnv = { TEST_DATABASE_URL: database.url, ...(database.server === undefined ? {} : { TEST_MARIADB: JSON.stringify(database.server) }) }
+  }
   for (const run of runs) {
     if (interrupted) break
     const counts = await runTap(run)
+    total = { pass: total.pass + counts.pass, fail: total.fail + counts.fail }
+  }
+  if (mysqlLeg && !interrupted) {
+    const counts = await runMySqlLeg(runTap, say, ...(mysqlOnly && args.length > 1 ? [args.slice(1)] : []))
     total = { pass: total.pass + counts.pass, fail: total.fail + counts.fail }
   }
 } catch (error) {
