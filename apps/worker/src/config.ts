@@ -14,6 +14,8 @@ export interface WorkerConfig {
   migrateOnStart: boolean
   /** Write business metrics to stdout as CloudWatch Embedded Metric Format. */
   metricsEmf: boolean
+  /** A file touched every few seconds while the event loop turns; the image's HEALTHCHECK reads its age. */
+  livenessFile?: string | undefined
 }
 
 /** Parses and validates the worker's environment; throws ConfigError naming every problem. */
@@ -31,7 +33,8 @@ export function loadWorkerConfig (env: Env): WorkerConfig {
     // Long polls end within this; a stop waits for the poll in hand, so keep it well under ECS's 30 s.
     waitTimeSeconds: read.int('SQS_WAIT_TIME_SECONDS', { default: 10, min: 0, max: 20 }),
     migrateOnStart: read.bool('MIGRATE_ON_START', { default: true }),
-    metricsEmf: read.bool('METRICS_EMF', { default: true })
+    metricsEmf: read.bool('METRICS_EMF', { default: true }),
+    livenessFile: read.string('WORKER_LIVENESS_FILE')
   }
   read.done()
   return config
