@@ -7,13 +7,15 @@
 //
 // It installs what the suite needs beyond node_modules, so it runs on a machine with only Node and npm:
 // a private MariaDB server for this run (test/support/mariadb-server.ts; TEST_DATABASE_URL points the
-// suite at a server of your own instead), and Debian's Chromium for the browser tests when it may
-// (root or passwordless sudo; without it those tests skip and say so).
+// suite at a server of your own instead), Debian's Chromium for the browser tests, and podman, runc and
+// mmdebstrap for the images test and the MySQL leg, when it may (root or passwordless sudo; without it those
+// tests skip and say so, or fail under CI=true).
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { readEnv } from '@labclimate/config'
 import { suiteServer, type SuiteServer } from '../test/support/mariadb-server.ts'
+import { containerSupport } from '../test/support/containers.ts'
 import { runMySqlLeg } from '../test/support/mysql-leg.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -95,6 +97,8 @@ const interrupt = (): void => {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, interrupt)
 try {
   ensureChromium()
+  // podman, runc and mmdebstrap for the images test and the MySQL leg (installed here when root, like Chromium).
+  containerSupport(say)
   if (ownDatabaseUrl !== undefined) say('MariaDB/MySQL from TEST_DATABASE_URL (the chaos test skips: it restarts only a server of its own)')
   if (runs.length > 0) {
     database = await suiteServer(ownDatabaseUrl, say)
