@@ -103,6 +103,11 @@ t.test('each app boots from its production deploy folder against MariaDB and SQS
   const maintenanceExit = await maintenance.stop() // already exited: just its code
   t.equal(maintenanceExit, 0, `maintenance (worker deploy folder) exits 0\n${maintenance.output()}`)
 
+  // The one-off admin task (bootstrap, keys, labs) is the same image again: its entry point must load from dist.
+  const adminTask = boot(workerDir, ['node', 'dist/admin-main.js', 'labs', 'list'], env)
+  await waitFor('admin task', () => adminTask.exited(), 60_000)
+  t.equal(await adminTask.stop(), 0, `node dist/admin-main.js labs list (worker deploy folder) exits 0\n${adminTask.output()}`)
+
   const port = await freePort()
   api = boot(apiDir, ['node', 'dist/server.js'], { ...env, PORT: String(port), HOST: '127.0.0.1' })
   const base = `http://127.0.0.1:${port}`

@@ -141,7 +141,7 @@ async function waitUntil (what: string, check: () => Promise<boolean>, server: M
 }
 
 /** Creates a data folder, starts the server on a free port and creates the suite's user (.ci/setup-mysql.sql). */
-async function startMariaDb (installation: MariaDbInstallation): Promise<MariaDbServer> {
+async function startMariaDb (installation: MariaDbInstallation, extraArgs: string[] = []): Promise<MariaDbServer> {
   const { prefix } = installation
   const dataDir = await mkdtemp(join(tmpdir(), 'labclimate-mariadb-'))
   const env: Record<string, string> = installation.libraryPath.length > 0 ? { LD_LIBRARY_PATH: installation.libraryPath.join(delimiter) } : {}
@@ -163,7 +163,7 @@ async function startMariaDb (installation: MariaDbInstallation): Promise<MariaDb
       '--no-defaults', `--basedir=${prefix}`, `--lc-messages-dir=${join(prefix, 'share/mysql')}`, `--plugin-dir=${join(prefix, 'lib/mysql/plugin')}`,
       `--datadir=${join(dataDir, 'data')}`, `--socket=${join(dataDir, 'mysqld.sock')}`, `--pid-file=${join(dataDir, 'mysqld.pid')}`,
       `--log-error=${join(dataDir, 'server.log')}`, '--bind-address=127.0.0.1', `--port=${port}`, '--skip-name-resolve',
-      '--character-set-server=utf8mb4', '--collation-server=utf8mb4_general_ci', ...asRoot
+      '--character-set-server=utf8mb4', '--collation-server=utf8mb4_general_ci', ...asRoot, ...extraArgs
     ],
     env,
     socket: join(dataDir, 'mysqld.sock'),
@@ -223,4 +223,13 @@ export async function suiteServer (ownUrl: string | undefined, log: (line: strin
   const server = await startMariaDb(installation)
   log(`private MariaDB (${installation.source}) at ${server.url}, data in ${server.dataDir}`)
   return { url: server.url, server, stop: async () => { await stopMariaDb(server) } }
+}
+
+/**
+ * A second private server with settings of its own (e.g. another default isolation level, TLS), for the
+ * one test that needs them; the suite's server is shared by test files running at once and stays as it is.
+ */
+export async function startExtraMariaDb (extraArgs: string[], log: (line: string) => void = () => {}): Promise<{ url: string, stop: () => Promise<void> }> {
+  const server = await startMariaDb(findMariaDb(log), extraArgs)
+  return { url: server.url, stop: async () => { await stopMariaDb(server) } }
 }

@@ -29,7 +29,7 @@ declare module 'fastify' {
   }
 }
 
-export type AppOptions = Pick<ApiConfig, 'databaseUrl' | 'dbPoolSize' | 'sqs' | 'ingestLingerMs' | 'authCacheSeconds' | 'rateLimitPerMinute'> & Partial<Pick<ApiConfig, 'retention' | 'allLabsCacheMs'>> & {
+export type AppOptions = Pick<ApiConfig, 'databaseUrl' | 'dbPoolSize' | 'sqs' | 'ingestLingerMs' | 'authCacheSeconds' | 'rateLimitPerMinute'> & Partial<Pick<ApiConfig, 'retention' | 'allLabsCacheMs' | 'databaseReadUrl' | 'databaseSecurity'>> & {
   now?: () => number
   /** Business metrics (CloudWatch EMF in production); none by default. */
   metrics?: Metrics
@@ -74,7 +74,12 @@ export default async function app (fastify: FastifyInstance, options: AppOptions
   fastify.decorate('metrics', options.metrics ?? noMetrics)
   installProblemHandlers(fastify)
   installJsonBodyParser(fastify)
-  await fastify.register(databasePlugin, { url: options.databaseUrl, poolSize: options.dbPoolSize })
+  await fastify.register(databasePlugin, {
+    url: options.databaseUrl,
+    poolSize: options.dbPoolSize,
+    ...(options.databaseReadUrl === undefined ? {} : { readUrl: options.databaseReadUrl }),
+    ...(options.databaseSecurity === undefined ? {} : { security: options.databaseSecurity })
+  })
   await fastify.register(queuePlugin, { sqs: options.sqs, lingerMs: options.ingestLingerMs })
   await fastify.register(labDirectoryPlugin)
   // Security headers on every answer; the API serves JSON only, so the strictest policy fits.

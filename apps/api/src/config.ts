@@ -1,10 +1,15 @@
-import { LOG_LEVELS, readEnv, readSqsSettings, type Env, type SqsSettings } from '@labclimate/config'
+import { LOG_LEVELS, readDatabaseSecurity, readEnv, readSqsSettings, type DatabaseSecurity, type Env, type SqsSettings } from '@labclimate/config'
 
 export interface ApiConfig {
   port: number
   host: string
   logLevel: typeof LOG_LEVELS[number]
   databaseUrl: string
+  /** Queries that may lag the writer by a moment go here (Aurora's reader endpoint); the writer when unset. */
+  databaseReadUrl?: string
+  /** IAM auth and TLS (DATABASE_IAM_AUTH, DATABASE_TLS), for both URLs. */
+  databaseSecurity?: DatabaseSecurity
+  /** Connections per pool (the reader's pool, when there is one, has as many). */
   dbPoolSize: number
   sqs: SqsSettings
   /** How long the ingest path waits to coalesce concurrent requests into one SQS call. */
@@ -23,6 +28,8 @@ export interface ApiConfig {
   metricsEmf: boolean
 }
 
+const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } => (value === undefined ? {} : { [key]: value }) as { [P in K]?: V }
+
 /** Parses and validates the API's environment; throws ConfigError naming every problem. */
 export function loadApiConfig (env: Env): ApiConfig {
   const read = readEnv(env)
@@ -31,6 +38,8 @@ export function loadApiConfig (env: Env): ApiConfig {
     host: read.string('HOST', { default: '0.0.0.0' }) as string,
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, { default: 'info' }),
     databaseUrl: read.url('DATABASE_URL', ['mysql', 'sqlite'], { required: true }) ?? '',
+    ...optional('databaseReadUrl', read.url('DATABASE_READ_URL', ['mysql'])),
+    databaseSecurity: readDatabaseSecurity(read),
     dbPoolSize: read.int('DB_POOL_SIZE', { default: 10, min: 1, max: 200 }),
     sqs: readSqsSettings(read),
     ingestLingerMs: read.int('INGEST_LINGER_MS', { default: 5, min: 0, max: 1000 }),

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `labclimate`: the operators' command line. DATABASE_URL is read here, once.
-import { readEnv } from '@labclimate/config'
+// `labclimate`: the operators' command line. DATABASE_URL (and DATABASE_TLS, DATABASE_IAM_AUTH) is read here, once.
+import { readDatabaseSecurity, readEnv } from '@labclimate/config'
 import { connectDatabase, type Database } from '@labclimate/store'
 import type { Kysely } from 'kysely'
 import { findCommand, help, UsageError } from './commands.ts'
@@ -17,8 +17,9 @@ const database = (): Kysely<Database> => {
   if (db === undefined) {
     const read = readEnv(process.env)
     const url = read.url('DATABASE_URL', ['mysql', 'sqlite'], { required: true }) ?? ''
+    const security = readDatabaseSecurity(read)
     read.done()
-    db = connectDatabase({ url, poolSize: 1 })
+    db = connectDatabase({ url, poolSize: 1, ...security })
   }
   return db
 }

@@ -1,8 +1,10 @@
-import { LOG_LEVELS, readEnv, readSqsSettings, type Env, type SqsSettings } from '@labclimate/config'
+import { LOG_LEVELS, readDatabaseSecurity, readEnv, readSqsSettings, type DatabaseSecurity, type Env, type SqsSettings } from '@labclimate/config'
 
 export interface WorkerConfig {
   logLevel: typeof LOG_LEVELS[number]
   databaseUrl: string
+  /** IAM auth and TLS (DATABASE_IAM_AUTH, DATABASE_TLS); none when absent. */
+  databaseSecurity?: DatabaseSecurity
   dbPoolSize: number
   sqs: SqsSettings
   /** Consumers polling in parallel in this process; each stores one batch at a time. */
@@ -25,6 +27,7 @@ export function loadWorkerConfig (env: Env): WorkerConfig {
   const config: WorkerConfig = {
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, { default: 'info' }),
     databaseUrl: read.url('DATABASE_URL', ['mysql', 'sqlite'], { required: true }) ?? '',
+    databaseSecurity: readDatabaseSecurity(read),
     dbPoolSize: read.int('DB_POOL_SIZE', { default: consumers + 1, min: 1, max: 200 }),
     sqs: readSqsSettings(read),
     consumers,

@@ -1,4 +1,4 @@
-import { ConfigError, LOG_LEVELS, readEnv, type Env } from '@labclimate/config'
+import { ConfigError, LOG_LEVELS, readDatabaseSecurity, readEnv, type DatabaseSecurity, type Env } from '@labclimate/config'
 import { retentionProblems, type RetentionPolicy } from '@labclimate/store'
 
 export type ArchiveTarget =
@@ -8,6 +8,7 @@ export type ArchiveTarget =
 export interface MaintenanceConfig {
   logLevel: typeof LOG_LEVELS[number]
   databaseUrl: string
+  databaseSecurity: DatabaseSecurity
   retention: RetentionPolicy
   aheadDays: number
   /** undefined: no archive */
@@ -51,6 +52,7 @@ export function loadMaintenanceConfig (env: Env): MaintenanceConfig {
   const config: MaintenanceConfig = {
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, { default: 'info' }),
     databaseUrl: read.url('DATABASE_URL', ['mysql', 'sqlite'], { required: true }) ?? '',
+    databaseSecurity: readDatabaseSecurity(read),
     retention,
     aheadDays: read.int('PARTITIONS_AHEAD_DAYS', { default: 7, min: 2, max: 60 }),
     archive,

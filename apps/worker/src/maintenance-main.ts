@@ -23,7 +23,7 @@ if (config.archive?.kind === 's3') {
   archive = new LocalArchiveStore(config.archive.dir)
 }
 
-const db = connectDatabase({ url: config.databaseUrl, poolSize: 1 })
+const db = connectDatabase({ url: config.databaseUrl, poolSize: 1, ...config.databaseSecurity })
 try {
   const report = await withLifecycle(db, async (backend) => await runMaintenance(backend, {
     retention: config.retention,

@@ -32,7 +32,9 @@ export async function storeBatch (db: Kysely<Database>, batch: DecodedMessage[],
       result.readings += d.message.readings.length
       result.inserted += inserted
     } catch (error) {
-      if (isConnectionError(error)) break
+      // Unreachable, or the login refused, part-way through: the caller waits and retries the whole batch (storing
+      // is idempotent). Returning the part done would send the rest back to SQS, a receive closer to the DLQ.
+      if (isConnectionError(error)) throw error
       log.error({ err: error, messageId: d.sqs.MessageId, envelopeId: d.message.id }, 'message could not be stored; leaving it for redelivery')
     }
   }

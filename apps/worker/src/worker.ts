@@ -1,7 +1,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs'
 import { createReadingsConsumer, createSqsClient, stopConsumer } from '@labclimate/queue'
 import { noMetrics, type Metrics } from '@labclimate/metrics'
-import { connectDatabase, countLabsReporting, isConnectionError, migrateToLatest, type Database } from '@labclimate/store'
+import { connectDatabase, countLabsReporting, isAuthError, isConnectionError, migrateToLatest, type Database } from '@labclimate/store'
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import type { Consumer } from 'sqs-consumer'
@@ -22,7 +22,7 @@ const FLEET_REPORT_MS = 5 * 60_000
 export function createWorker (config: WorkerConfig, log: Logger, options: { now?: () => number, metrics?: Metrics } = {}): Worker {
   const now = options.now ?? Date.now
   const metrics = options.metrics ?? noMetrics
-  const db = connectDatabase({ url: config.databaseUrl, poolSize: config.dbPoolSize })
+  const db = connectDatabase({ url: config.databaseUrl, poolSize: config.dbPoolSize, ...config.databaseSecurity })
   // A long poll holds the request open for waitTimeSeconds: leave it room before the client gives up.
   const client: SQSClient = createSqsClient({ ...config.sqs, requestTimeoutMs: (config.waitTimeSeconds + 10) * 1000 })
   let stopping = false
@@ -41,8 +41,8 @@ export function createWorker (config: WorkerConfig, log: Logger, options: { now?
     visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
     waitTimeSeconds: config.waitTimeSeconds,
     handleBatch: async (batch) => {
-      // While the database is unreachable, wait here: heartbeats keep the messages
-      // hidden, so they are neither redelivered nor counted toward the DLQ.
+      // While the database is unreachable or refuses our login (a rotated password, a revoked grant), wait
+      // here: heartbeats keep the messages hidden, so they are neither redelivered nor counted toward the DLQ.
       for (let attempt = 0; ; attempt++) {
         const started = now()
         try {
@@ -59,7 +59,7 @@ export function createWorker (config: WorkerConfig, log: Logger, options: { now?
         } catch (error) {
           if (!isConnectionError(error) || stopping) throw error
           const delay = Math.min(MAX_BACKOFF_MS, 250 * 2 ** attempt)
-          log.warn({ err: error, attempt, retryInMs: delay }, 'database unreachable; retrying the batch')
+          log.warn({ err: error, attempt, retryInMs: delay }, isAuthError(error) ? 'database refused the login; retrying the batch' : 'database unreachable; retrying the batch')
           await sleep(delay)
         }
       }

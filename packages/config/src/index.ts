@@ -21,6 +21,8 @@ export interface EnvReader {
   int: (name: string, options: { default: number, min: number, max: number }) => number
   bool: (name: string, options: { default: boolean }) => boolean
   oneOf: <T extends string>(name: string, values: readonly T[], options: { default: T }) => T
+  /** Records a problem that no single variable's check catches (two settings that do not fit together). */
+  problem: (text: string) => void
   /** Throws ConfigError listing every problem found so far. */
   done: () => void
 }
@@ -79,6 +81,9 @@ export function readEnv (env: Env): EnvReader {
       }
       return value as typeof fallback
     },
+    problem (text) {
+      problems.push(text)
+    },
     done () {
       if (problems.length > 0) throw new ConfigError(problems)
     }
@@ -100,6 +105,29 @@ export function readSqsSettings (read: EnvReader): SqsSettings {
   // A local SQS server checks no signature, but the SDK still signs: give it something.
   const credentials = endpoint === undefined ? undefined : { accessKeyId: 'local', secretAccessKey: 'local' }
   return { queueUrl, region, ...(endpoint === undefined ? {} : { endpoint, credentials }) }
+}
+
+/** How to log in to the database beyond its URL: the same shape as the store's connect options. */
+export interface DatabaseSecurity {
+  /** RDS IAM authentication: a token per new connection instead of the URL's password. */
+  iamAuth?: { region: string }
+  /** TLS verified against the RDS CA bundle, or against the PEM file `caFile`. */
+  tls?: { caFile?: string }
+}
+
+/** DATABASE_IAM_AUTH, DATABASE_TLS, DATABASE_TLS_CA_FILE (and AWS_REGION for IAM): read alike by every entry point. */
+export function readDatabaseSecurity (read: EnvReader): DatabaseSecurity {
+  const iam = read.bool('DATABASE_IAM_AUTH', { default: false })
+  const caFile = read.string('DATABASE_TLS_CA_FILE')
+  const tls = read.bool('DATABASE_TLS', { default: caFile !== undefined })
+  const security: DatabaseSecurity = {}
+  if (tls) security.tls = caFile === undefined ? {} : { caFile }
+  if (iam) {
+    // The token goes to the server as a clear-text password: never without TLS.
+    if (!tls) read.problem('DATABASE_IAM_AUTH=true needs DATABASE_TLS=true (the token is sent as a clear-text password)')
+    security.iamAuth = { region: read.requiredString('AWS_REGION') }
+  }
+  return security
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const

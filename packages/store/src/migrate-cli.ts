@@ -1,13 +1,17 @@
-// `pnpm migrate`: brings the database named by DATABASE_URL up to date.
-import { connectDatabase } from './connect.ts'
+// `pnpm migrate`: brings the database named by DATABASE_URL up to date (DATABASE_TLS, DATABASE_IAM_AUTH as the apps).
+import { loadOrExit, readDatabaseSecurity, readEnv, type Env } from '@labclimate/config'
+import { connectDatabase, type ConnectOptions } from './connect.ts'
 import { migrateToLatest } from './migrate.ts'
 
-const url = process.env.DATABASE_URL
-if (url === undefined || !/^mysql:\/\//.test(url)) {
-  console.error('DATABASE_URL must be set to mysql://user:password@host:port/database')
-  process.exit(2)
+function loadMigrateConfig (env: Env): ConnectOptions {
+  const read = readEnv(env)
+  const url = read.url('DATABASE_URL', ['mysql'], { required: true }) ?? ''
+  const security = readDatabaseSecurity(read)
+  read.done()
+  return { url, poolSize: 1, ...security }
 }
-const db = connectDatabase({ url, poolSize: 1 })
+
+const db = connectDatabase(loadOrExit(loadMigrateConfig, process.env))
 try {
   const applied = await migrateToLatest(db)
   console.log(applied.length === 0 ? 'schema is up to date' : `applied: ${applied.join(', ')}`)

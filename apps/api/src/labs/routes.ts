@@ -1,8 +1,9 @@
-import { createLab, findLab, LabExistsError, windowTotals, type Lab as StoredLab } from '@labclimate/store'
+import { createLab, LabExistsError, windowTotals, type Lab as StoredLab } from '@labclimate/store'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { HttpProblem, problemResponses } from '../http/problem.ts'
+import { findLabOnReader } from '../plugins/database.ts'
 import { last24Hours, LabAverage, toLabAverage } from '../query/averages.ts'
 import { Lab, LabParams, NewLab, pathId } from './schemas.ts'
 
@@ -44,10 +45,10 @@ export default async function labRoutes (fastify: FastifyInstance): Promise<void
       }
     }
   }, async (request) => {
-    const lab = await findLab(app.db, pathId(request.params.labId, 'Lab'))
+    const lab = await findLabOnReader(app, pathId(request.params.labId, 'Lab'))
     if (lab === undefined) throw new HttpProblem(404, `Lab ${request.params.labId} does not exist.`)
     const window = last24Hours(app.now())
-    const [totals] = await windowTotals(app.db, window, lab.id)
+    const [totals] = await windowTotals(app.dbRead, window, lab.id)
     return { ...toLab(lab), averages: totals === undefined ? null : toLabAverage(totals, window) }
   })
 }

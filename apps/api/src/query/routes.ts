@@ -1,4 +1,4 @@
-import { DEFAULT_RETENTION, finestRetainedResolution, findLab, readingSeries, windowTotals, type RetentionPolicy } from '@labclimate/store'
+import { DEFAULT_RETENTION, finestRetainedResolution, readingSeries, windowTotals, type RetentionPolicy } from '@labclimate/store'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
@@ -6,6 +6,7 @@ import { promisify } from 'node:util'
 import { gzip } from 'node:zlib'
 import { HttpProblem, problemResponses } from '../http/problem.ts'
 import { LabParams, pathId } from '../labs/schemas.ts'
+import { findLabOnReader } from '../plugins/database.ts'
 import { last24Hours, LabAverage, toLabAverage } from './averages.ts'
 import { MAX_POINTS, Series, SeriesQuery, seriesRange, toSeriesPoint } from './series.ts'
 
@@ -41,7 +42,7 @@ export default async function queryRoutes (fastify: FastifyInstance, options: Qu
   }, async (request, reply) => {
     if (cacheMs <= 0) {
       const window = last24Hours(app.now())
-      return (await windowTotals(app.db, window)).map((t) => toLabAverage(t, window))
+      return (await windowTotals(app.dbRead, window)).map((t) => toLabAverage(t, window))
     }
     const age = latest === undefined ? Infinity : app.now() - latest.computedAtMs
     // Fresh enough: serve it. Older: serve it while one recomputation runs in the background (whoever asks
@@ -59,7 +60,7 @@ export default async function queryRoutes (fastify: FastifyInstance, options: Qu
   /** The answer as JSON text (serialized once, not per request: at fleet scale it is ~11 MB). */
   async function computeAllLabs (): Promise<string> {
     const window = last24Hours(app.now())
-    const totals = await windowTotals(app.db, window)
+    const totals = await windowTotals(app.dbRead, window)
     return JSON.stringify(totals.map((t) => toLabAverage(t, window)))
   }
   const cacheMs = options.allLabsCacheMs ?? 0
@@ -93,8 +94,8 @@ export default async function queryRoutes (fastify: FastifyInstance, options: Qu
     const { fromMs, toMs } = range
     // Past retention the requested resolution is gone: answer from the finest one still kept (the answer says which).
     const resolution = finestRetainedResolution(retention, { fromMs, nowMs: app.now(), requested: range.resolution })
-    if (await findLab(app.db, labId) === undefined) throw new HttpProblem(404, `Lab ${labId} does not exist.`)
-    const points = await readingSeries(app.db, { labId, fromMs, toMs, resolution, limit: MAX_POINTS + 1 })
+    if (await findLabOnReader(app, labId) === undefined) throw new HttpProblem(404, `Lab ${labId} does not exist.`)
+    const points = await readingSeries(app.dbRead, { labId, fromMs, toMs, resolution, limit: MAX_POINTS + 1 })
     return {
       lab_id: labId,
       resolution,

@@ -1,0 +1,3 @@
+export * from './commands.ts'
+export * from './roles.ts'
+export * from './bootstrap.ts'
