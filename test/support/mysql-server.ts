@@ -24,13 +24,14 @@ export async function startMySql (log: (line: string) => void = () => {}): Promi
   const name = `labclimate-mysql-${port}`
   const socket = '/run/mysqld/mysqld.sock'
   // The settings of Aurora MySQL 3 that matter here are the engine's defaults (utf8mb4, utf8mb4_0900_ai_ci).
+  // --timeout below: a server left behind by a killed run ends on its own after two hours.
   // No binary log (Aurora's default is off; it also makes the tests slower), no X protocol, loopback only.
   const server = [
     'mysqld', '--user=root', '--datadir=/data', `--port=${port}`, '--bind-address=127.0.0.1', '--mysqlx=OFF',
     '--secure-file-priv=', '--skip-name-resolve', '--disable-log-bin', `--socket=${socket}`, '--log-error=/data/server.log'
   ]
   const script = `mkdir -p /run/mysqld && mysqld --initialize-insecure --user=root --datadir=/data --log-error=/tmp/init.log && exec ${server.map((a) => `'${a}'`).join(' ')}`
-  await podman(['run', '-d', '--rm', '--name', name, '--network', 'host', '--tmpfs', '/data:rw,size=4g', '--stop-timeout', '20', image, 'sh', '-c', script])
+  await podman(['run', '-d', '--rm', '--name', name, '--network', 'host', '--tmpfs', '/data:rw,size=4g', '--stop-timeout', '20', '--timeout', '7200', image, 'sh', '-c', script])
   const stop = async (): Promise<void> => { await podman(['rm', '-f', '-t', '20', name]).catch(() => {}) }
   try {
     const deadline = Date.now() + 120_000
