@@ -5,6 +5,8 @@
 // container is stored by the worker container with the average computed here, `podman stop` ends both with
 // exit 0 and nothing accepted is lost; the maintenance job runs from the worker image. Both image sizes are
 // reported. Where podman cannot run, this fails under CI=true and skips, saying why, elsewhere.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { connectDatabase, createApiKey } from '@labclimate/store'
 import { sql } from 'kysely'
 import t from 'tap'
@@ -86,7 +88,8 @@ if (unsupported !== undefined) {
         'ls /app | tr "\\n" " " | sed "s/^/app=/"'
       ].join('; ')])
       t.match(look, /^uid=1000$/m, `${app}: uid 1000`)
-      t.match(look, /^tini=tini version 0\.19\.0\b/m, `${app}: tini 0.19.0 (the pinned version)`)
+      const pinned = /^ARG TINI_VERSION=(\S+)$/m.exec(readFileSync(join(REPO_ROOT, `Dockerfile.${app}`), 'utf8'))?.[1] ?? '(no ARG TINI_VERSION)'
+      t.equal(/^tini=tini version (\S+)/m.exec(look)?.[1], pinned, `${app}: tini ${pinned}, the version Dockerfile.${app} pins`)
       t.match(look, /^ts=0$/m, `${app}: no TypeScript sources`)
       t.match(look, /^dts=0$/m, `${app}: no type declarations`)
       t.match(look, /^src=no$/m, `${app}: no src/`)
@@ -168,12 +171,15 @@ if (unsupported !== undefined) {
       .catch(async (error: unknown) => { throw new Error(`${String(error)}; worker said:\n${await logs(worker)}`) })
     check(stored, 31)
 
-    // 2. Six more day batches at once, then both containers stopped at once while the worker is still storing
-    //    them, as a deployment replaces tasks: each exits 0.
+    // 2. Six more day batches at once; the worker container is stopped as soon as the first is accepted, so it
+    //    stops with batches in hand and more on the way, then the API container: each exits 0.
     const devices = await Promise.all(late.map(async (id) => await device(id)))
-    const second = await Promise.all(late.map(async (id, i) => (await upload(id, devices[i] ?? {})).status))
-    t.same(second, late.map(() => 202), 'six more day batches accepted')
-    await Promise.all([api, worker].map(async (name) => await podman(['stop', '-t', '30', name])))
+    const uploads = late.map(async (id, i) => (await upload(id, devices[i] ?? {})).status)
+    await Promise.race(uploads)
+    const workerStopped = podman(['stop', '-t', '30', worker])
+    t.same(await Promise.all(uploads), late.map(() => 202), 'six more day batches accepted')
+    await podman(['stop', '-t', '30', api])
+    await workerStopped
     t.equal(await exitCode(api), 0, 'podman stop: the API container exits 0')
     t.equal(await exitCode(worker), 0, 'podman stop: the worker container exits 0')
     const workerLog = await logs(worker)
