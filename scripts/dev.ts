@@ -3,7 +3,8 @@
 // as in production. The database is the one DATABASE_URL names (MySQL/MariaDB), or by default an
 // embedded SQLite file in the data folder (LABCLIMATE_DATA_DIR, default ./data), so readings survive a
 // restart and nothing else needs installing. Once the API is ready it prints a fresh admin key, read key
-// and a device key for a demo lab, so a person can post at once.
+// and a device key for a demo lab, so a person can post at once. Ctrl-C, closing the terminal (SIGHUP) and
+// SIGTERM all stop it without losing an accepted reading; if it is killed outright, its apps end with it.
 import { spawn } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
@@ -41,11 +42,47 @@ const env = {
 // Each app leads a process group of its own: a Ctrl-C at the terminal reaches only this launcher, which
 // then stops them in the order that loses nothing (below). Were they in the terminal's group, the worker
 // would stop at once and leave accepted readings on the in-memory queue.
+// Each also gets an IPC channel to this launcher, whose closing (this process gone, however) stops it:
+// see dev-child-guard.ts.
+const guard = new URL('dev-child-guard.ts', import.meta.url).href
 const [worker, apiProcess] = ['apps/worker/src/main.ts', 'apps/api/src/server.ts'].map((entry) =>
-  spawn(process.execPath, [entry], { env, stdio: 'inherit', cwd: new URL('..', import.meta.url), detached: true }))
+  spawn(process.execPath, ['--import', guard, entry], { env, stdio: ['inherit', 'inherit', 'inherit', 'ipc'], cwd: new URL('..', import.meta.url), detached: true }))
 const children = [worker, apiProcess].filter((c) => c !== undefined)
+// The IPC channels must not keep this launcher alive once everything else has ended.
+for (const child of children) child.channel?.unref()
+// A closed terminal makes writes fail (EIO): that must not end the launcher before its apps are stopped.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
 // If the launcher itself fails, its apps go with it rather than live on, detached.
 process.once('exit', () => { for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM') })
+
+let stopping = false
+const exited = async (child: ReturnType<typeof spawn>): Promise<void> => {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  await new Promise((done) => child.once('exit', done))
+}
+const depth = (): number => {
+  const q = sqs.inspectQueue(queue.queueName)
+  return q === undefined ? 0 : q.messages.ready.length + q.messages.delayed.length + q.messages.inflight.length
+}
+// The queue lives in this process: stop the API first (it flushes what it buffered), let the worker drain
+// the queue, then stop it, so no accepted reading is left behind in memory.
+const stop = (): void => {
+  if (stopping) return
+  stopping = true
+  console.error('labclimate: stopping: the API flushes, the worker drains the queue, then both exit')
+  void (async () => {
+    if (apiProcess !== undefined) { apiProcess.kill('SIGTERM'); await exited(apiProcess) }
+    for (let i = 0; i < 1200 && depth() > 0 && worker?.exitCode === null; i++) await new Promise((done) => setTimeout(done, 100))
+    if (depth() > 0) console.error(`labclimate: ${depth()} messages left on the queue (the worker stopped, or did not drain them in 2 minutes) are lost with it`)
+    if (worker !== undefined) { worker.kill('SIGTERM'); await exited(worker) }
+    await sqs.stop()
+    process.exit(0)
+  })()
+}
+// `on`, not `once`: a second Ctrl-C must not kill the launcher mid-drain and orphan its detached apps.
+// SIGHUP is the terminal closing: the same orderly stop as Ctrl-C.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop)
+for (const child of children) child.once('exit', stop)
 
 const api = `http://127.0.0.1:${port}`
 for (let i = 0; i < 120; i++) {
@@ -75,32 +112,3 @@ try {
 } finally {
   await db.destroy()
 }
-
-let stopping = false
-const exited = async (child: ReturnType<typeof spawn>): Promise<void> => {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  await new Promise((done) => child.once('exit', done))
-}
-const depth = (): number => {
-  const q = sqs.inspectQueue(queue.queueName)
-  return q === undefined ? 0 : q.messages.ready.length + q.messages.delayed.length + q.messages.inflight.length
-}
-// The queue lives in this process: stop the API first (it flushes what it buffered), let the worker drain
-// the queue, then stop it, so no accepted reading is left behind in memory.
-const stop = (): void => {
-  if (stopping) return
-  stopping = true
-  console.error('labclimate: stopping: the API flushes, the worker drains the queue, then both exit')
-  void (async () => {
-    if (apiProcess !== undefined) { apiProcess.kill('SIGTERM'); await exited(apiProcess) }
-    for (let i = 0; i < 1200 && depth() > 0 && worker?.exitCode === null; i++) await new Promise((done) => setTimeout(done, 100))
-    if (depth() > 0) console.error(`labclimate: ${depth()} messages left on the queue (the worker stopped, or did not drain them in 2 minutes) are lost with it`)
-    if (worker !== undefined) { worker.kill('SIGTERM'); await exited(worker) }
-    await sqs.stop()
-    process.exit(0)
-  })()
-}
-// `on`, not `once`: a second Ctrl-C must not kill the launcher mid-drain and orphan its detached apps.
-process.on('SIGINT', stop)
-process.on('SIGTERM', stop)
-for (const child of children) child.once('exit', stop)

@@ -1,5 +1,6 @@
 // The benchmark harness works: a smoke run (tiny sizes, under a minute) writes well-formed results.
-// It asserts nothing about timings or ratios: those are figures, not tests (`pnpm bench`).
+// It asserts nothing about timings or ratios: those are figures, not tests (`pnpm bench`). It does assert that
+// each figure checked its own work (accepted = sent, stored = accepted, the baseline did the same) and that held.
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -24,6 +25,9 @@ t.test('pnpm bench --smoke produces a result for each of the six figures', async
     t.type(f.name, 'string'); t.type(f.unit, 'string'); t.type(f.target, 'string'); t.type(f.met, 'boolean')
     t.ok(typeof f.value === 'number' && Number.isFinite(f.value), `figure ${String(f.id)} has a finite value`)
     t.ok(f.ratio === null || typeof f.ratio === 'number', `figure ${String(f.id)} ratio is a number or null`)
+    const checks = Object.entries((f.checks ?? {}) as Record<string, boolean>)
+    t.ok(checks.length > 0, `figure ${String(f.id)} checks its own correctness`)
+    t.same(checks.filter(([, ok]) => !ok).map(([what]) => what), [], `figure ${String(f.id)}: every correctness check held`)
     const file = JSON.parse(readFileSync(join(out, `figure-${String(f.id)}.json`), 'utf8')) as { id: number }
     t.equal(file.id, f.id, `figure-${String(f.id)}.json written`)
   }

@@ -3,6 +3,7 @@
 // from what the test sent, not by any code of the service.
 import { createApiKey } from '@labclimate/store'
 import t from 'tap'
+import { expectedBuckets, rollupDifferences, storedRollups } from './support/rollups.ts'
 import { createTestDatabase } from './support/mysql.ts'
 import { freePort, startApp, type AppProcess } from './support/processes.ts'
 import { queueDepth, startTestQueue } from './support/sqs.ts'
@@ -61,7 +62,8 @@ t.test('a day of readings through both routes, stored by the worker, averaged ex
   // The worker migrates at start; the API needs the schema, so wait for the labs table.
   await waitFor('worker migrated', async () => (await database.db.introspection.getTables()).some((tbl) => tbl.name === 'labs'), 30_000)
     .catch((error: unknown) => { throw new Error(`${String(error)}; worker said:\n${worker.output()}`) })
-  api = startApp('apps/api/src/server.ts', { ...env, PORT: String(port), HOST: '127.0.0.1' })
+  // No cache of GET /labs: the answer after the repeat must be computed after the repeat was stored.
+  api = startApp('apps/api/src/server.ts', { ...env, PORT: String(port), HOST: '127.0.0.1', ALL_LABS_CACHE_MS: '0' })
   await waitFor('API ready', async () => (await fetch(`${base}/health/ready`).catch(() => undefined))?.ok, 30_000)
 
   const hello = await (await fetch(`${base}/`)).json() as { status: boolean, version: string }
@@ -124,6 +126,11 @@ t.test('a day of readings through both routes, stored by the worker, averaged ex
   const second = await labsNow()
   check(second, 'after the same upload again')
   t.same(second.map((a) => [a.readings, a.avg_temp, a.avg_humidity]), first.map((a) => [a.readings, a.avg_temp, a.avg_humidity]), 'nothing changed')
+
+  // The rollups the averages and charts read, compared whole (count, sums, min, max) with what was sent, once each.
+  const once = [...sent.values()].flat().map((s) => ({ labId: s.labId, recordedAtMs: s.atMs, temperatureMilliC: s.tenthsC * 100, humidityMilliPct: s.humidityTenths * 100 }))
+  t.same(rollupDifferences(await storedRollups(database.db, 'reading_rollups_minute'), expectedBuckets(once, 60_000)), [], 'minute rollups count every reading once')
+  t.same(rollupDifferences(await storedRollups(database.db, 'reading_rollups_hour'), expectedBuckets(once, 3_600_000)), [], 'hour rollups count every reading once')
 
   const stored = await database.db.selectFrom('readings').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
   t.equal(Number(stored.n), 4 * 2880, 'each reading stored once')

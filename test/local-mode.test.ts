@@ -2,6 +2,7 @@
 // worker against an in-process SQS server and a SQLite file in the data folder, prints keys that work,
 // and keeps the readings across a restart.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { DatabaseSync } from 'node:sqlite'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,6 +13,14 @@ import { waitFor } from './support/wait.ts'
 // Linux's /proc: a process's children, and its process group (the field after the state and the parent).
 const childrenOf = (pid: number): number[] => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter((p) => p !== '').map(Number)
 const processGroupOf = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[2])
+
+/** Alive and not a zombie (an exited process its parent has not reaped yet has no resources left). */
+const alive = (pid: number): boolean => { try { return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z' } catch { return false } }
+const portFree = async (port: number): Promise<boolean> => await new Promise((resolve) => {
+  const server = createServer()
+  server.once('error', () => resolve(false))
+  server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+})
 
 interface Started { dev: AppProcess, keys: { admin: string, read: string, device: string } }
 
@@ -80,10 +89,37 @@ t.test('Ctrl-C at the terminal (SIGINT to the whole process group) right after a
   // What a terminal's Ctrl-C reaches: the launcher and each of its children still in the launcher's process group.
   const launcher = dev.child.pid as number
   const inGroup = childrenOf(launcher).filter((pid) => processGroupOf(pid) === processGroupOf(launcher))
-  for (const pid of [launcher, ...inGroup]) process.kill(pid, 'SIGINT')
-  t.equal(await dev.stop(), 0, 'exits 0 after draining')
   const db = new DatabaseSync(join(dataDir, 'labclimate.sqlite'))
   t.teardown(() => { db.close() })
-  const stored = db.prepare('SELECT COUNT(*) AS n FROM readings WHERE lab_id = 1').get() as { n: number }
-  t.equal(stored.n, accepted, 'every accepted reading is in the database')
+  const storedNow = (): number => (db.prepare('SELECT COUNT(*) AS n FROM readings WHERE lab_id = 1').get() as { n: number }).n
+  const storedAtSignal = storedNow()
+  for (const pid of [launcher, ...inGroup]) process.kill(pid, 'SIGINT')
+  t.equal(await dev.stop(), 0, 'exits 0 after draining')
+  t.ok(storedAtSignal < accepted, `${accepted - storedAtSignal} accepted readings were not stored yet at Ctrl-C: the drain was tested`)
+  t.equal(storedNow(), accepted, 'every accepted reading is in the database')
 })
+
+for (const [signal, how] of [['SIGHUP', 'the terminal closed (SIGHUP)'], ['SIGKILL', 'the launcher killed outright (SIGKILL)']] as const) {
+  t.test(`${how}: no process of the stack is left and the ports are free`, async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'labclimate-local-'))
+    t.teardown(() => { rmSync(dataDir, { recursive: true, force: true }) })
+    const port = await freePort()
+    const sqsPort = await freePort()
+    const { dev } = await startDev({ PORT: String(port), SQS_PORT: String(sqsPort), LABCLIMATE_DATA_DIR: dataDir, LOG_LEVEL: 'warn', METRICS_EMF: 'false' })
+    t.teardown(async () => { await dev.stop() })
+    const launcher = dev.child.pid as number
+    const stack = [launcher, ...childrenOf(launcher)]
+    // Whatever this test finds left behind, it does not leave running.
+    t.teardown(() => { for (const pid of stack) if (alive(pid)) process.kill(pid, 'SIGKILL') })
+    t.equal(stack.length, 3, 'the launcher, the API and the worker')
+    t.notOk(await portFree(port), 'the API holds its port')
+    // What a closing terminal reaches: the launcher and whatever of its children share its process group.
+    const inGroup = signal === 'SIGHUP' ? childrenOf(launcher).filter((pid) => processGroupOf(pid) === processGroupOf(launcher)) : []
+    for (const pid of [launcher, ...inGroup]) process.kill(pid, signal)
+    await waitFor('every process of the stack gone', () => stack.every((pid) => !alive(pid)), 30_000, 100)
+      .catch((error: unknown) => { throw new Error(`${String(error)}: still running ${stack.filter(alive).join(' ')}\n${dev.output()}`) })
+    t.pass(`${stack.join(', ')} all ended`)
+    t.ok(await waitFor('the API port free', async () => await portFree(port), 10_000, 100), `port ${port} is free`)
+    t.ok(await waitFor('the SQS port free', async () => await portFree(sqsPort), 10_000, 100), `SQS port ${sqsPort} is free`)
+  })
+}

@@ -3,13 +3,13 @@
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs'
-import { decodeMessage } from '@labclimate/contract'
-import { storeReadings } from '@labclimate/store'
 import t from 'tap'
 import { buildTestApp } from '../apps/api/test/helper.ts'
 import { COLLECTION_FILE, ENVIRONMENT_FILE, render, toPostman, type OpenApiDocument } from '../scripts/postman.ts'
 import { REPO_ROOT } from './support/processes.ts'
+import { queueDepth } from './support/sqs.ts'
+import { waitFor } from './support/wait.ts'
+import { startWorkerProcess } from './support/worker.ts'
 
 interface NewmanSummary {
   run: {
@@ -37,18 +37,8 @@ t.test('postman files are current and the collection passes against a live app',
   const operations = Object.values(doc.paths).reduce((n, byMethod) => n + Object.keys(byMethod).length, 0)
   t.equal(collection.item.length, operations, 'one request per operation')
 
-  // A worker stand-in: store what reaches the queue, as apps/worker does.
-  let storing = true
-  const worker = (async () => {
-    while (storing) {
-      const got = await api.queue.client.send(new ReceiveMessageCommand({ QueueUrl: api.queue.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }))
-      const messages = got.Messages ?? []
-      if (messages.length === 0) { await new Promise((resolve) => setTimeout(resolve, 100)); continue }
-      await storeReadings(api.database.db, messages.flatMap((m) => decodeMessage(m.Body ?? '').readings))
-      await api.queue.client.send(new DeleteMessageBatchCommand({ QueueUrl: api.queue.queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })) }))
-    }
-  })()
-  t.teardown(async () => { storing = false; await worker })
+  // The real worker stores what reaches the queue.
+  const worker = startWorkerProcess(t, api.queue, api.database.url)
 
   const summary = await new Promise<NewmanSummary>((resolve, reject) => {
     newman.run({
@@ -64,8 +54,9 @@ t.test('postman files are current and the collection passes against a live app',
       timeout: 60_000
     }, (error, result) => { if (error !== null) reject(error); else resolve(result) })
   })
-  storing = false
-  await worker
+  // The run posted 4 readings; they are stored once the worker has taken them off the queue.
+  await waitFor('the queue drained by the worker', () => queueDepth(api.queue) === 0, 60_000, 100)
+    .catch((error: unknown) => { throw new Error(`${String(error)}; worker said:\n${worker.output()}`) })
 
   const { stats, failures, executions } = summary.run
   t.same(failures.map((f) => `${f.source?.name ?? ''}: ${f.error.test ?? ''} ${f.error.message}`), [], 'no failed assertion')

@@ -75,7 +75,8 @@ export class ServiceStack extends Stack {
     const apiTask = new ecs.FargateTaskDefinition(this, 'ApiTask', { cpu: config.api.cpu, memoryLimitMiB: config.api.memoryMiB, runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.X86_64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX } })
     apiTask.addContainer('api', {
       image: apiImage,
-      environment: { ...common, PORT: String(API_PORT), HOST: '0.0.0.0' },
+      // The ALB is the one proxy in front: the client's address is the last X-Forwarded-For entry (per-address limits).
+      environment: { ...common, PORT: String(API_PORT), HOST: '0.0.0.0', TRUST_PROXY_HOPS: '1' },
       secrets: dbSecrets,
       portMappings: [{ containerPort: API_PORT }],
       logging: ecs.LogDrivers.awsLogs({ logGroup: apiLogs, streamPrefix: 'api' }),

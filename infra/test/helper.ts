@@ -15,3 +15,30 @@ export function synth (stage: 'dev' | 'prod', options: { certificateArn?: string
   app.synth()
   return { ...stacks, app, outdir, statefulTemplate: Template.fromStack(stacks.stateful), serviceTemplate: Template.fromStack(stacks.service) }
 }
+
+/** One Allow statement of an IAM policy document in a template. */
+interface Statement { Effect?: string, Action?: unknown, NotAction?: unknown, Resource?: unknown, NotResource?: unknown }
+
+const list = (value: unknown): unknown[] => value === undefined ? [] : Array.isArray(value) ? value : [value]
+
+/**
+ * Every wildcard an Allow statement grants, read from the policy's structure rather than its JSON text: an action
+ * `*` or a whole service (`sqs:*`; grant*()'s prefixes such as `s3:GetObject*` are scoped and allowed), a
+ * resource `*` (alone or in an array), and any NotAction/NotResource.
+ * Returns "<policy id>: <what>" for each.
+ */
+export function policyWildcards (template: Template, policyIdPrefix: string): string[] {
+  const out: string[] = []
+  for (const [id, resource] of Object.entries(template.findResources('AWS::IAM::Policy'))) {
+    if (!id.startsWith(policyIdPrefix)) continue
+    const statements = list((resource.Properties as { PolicyDocument?: { Statement?: unknown } }).PolicyDocument?.Statement) as Statement[]
+    for (const s of statements) {
+      if (s.Effect !== 'Allow') continue
+      for (const action of list(s.Action)) if (typeof action === 'string' && /^(\*|[^:]+:\*)$/.test(action)) out.push(`${id}: action ${action}`)
+      for (const res of list(s.Resource)) if (res === '*') out.push(`${id}: resource *`)
+      if (s.NotAction !== undefined) out.push(`${id}: NotAction`)
+      if (s.NotResource !== undefined) out.push(`${id}: NotResource`)
+    }
+  }
+  return out
+}

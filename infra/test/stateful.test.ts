@@ -68,9 +68,9 @@ t.test('Aurora MySQL 3, Serverless v2 sized from the stage config, encrypted, ba
     s.statefulTemplate.resourceCountIs('AWS::SecretsManager::Secret', 1)
     s.statefulTemplate.resourceCountIs('AWS::SecretsManager::RotationSchedule', 1)
   }
-  t.equal(prod.statefulTemplate.findResources('AWS::RDS::DBCluster', { DeletionPolicy: 'Snapshot' }) !== undefined, true)
+  t.equal(Object.keys(prod.statefulTemplate.findResources('AWS::RDS::DBCluster', { UpdateReplacePolicy: 'Snapshot' })).length, 1, 'prod cluster snapshots when replaced')
   t.equal(Object.keys(prod.statefulTemplate.findResources('AWS::RDS::DBCluster', { DeletionPolicy: 'Snapshot' })).length, 1, 'prod cluster snapshots on delete')
-  t.equal(STAGES.prod.database.deletionProtection, true)
+  t.equal(Object.keys(prod.statefulTemplate.findResources('AWS::RDS::DBCluster', { Properties: { DeletionProtection: true } })).length, 1, 'prod cluster has deletion protection in the template')
 })
 
 t.test('SQS queue + DLQ: redrive, encryption, size and retention set explicitly', async (t) => {

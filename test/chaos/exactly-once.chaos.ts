@@ -1,16 +1,21 @@
 // The exactly-once set check, on real processes under load, with faults injected:
 // SIGKILL of workers mid-batch, a MariaDB restart mid-run, and duplicate deliveries of the
 // very messages the API sent. At the end: every reading answered 202 is stored exactly once
-// with its values, no refused item is stored, nothing is in the DLQ, and the rollups equal a
-// recomputation from the raw rows. Bounded: about a minute.
+// with its values, every item the client made bad was refused and none is stored, nothing is in
+// the DLQ, and the minute and hour rollups equal (both ways, every field) what the clients sent.
+// The faults are proven to have happened: the server's start time moved, each killed worker died
+// of SIGKILL while messages were in flight, and some of those were received again. Bounded: about a minute.
 import { SendMessageCommand } from '@aws-sdk/client-sqs'
+import type { Reading } from '@labclimate/contract'
 import { createApiKey } from '@labclimate/store'
-import { sql } from 'kysely'
+import { createConnection } from 'mysql2/promise'
 import t from 'tap'
 import { restartMariaDb, type MariaDbServer } from '../support/mariadb-server.ts'
-import { createTestDatabase } from '../support/mysql.ts'
+import { createTestDatabase, TEST_DATABASE_URL } from '../support/mysql.ts'
+import { expectedBuckets, rollupDifferences, storedRollups } from '../support/rollups.ts'
 import { freePort, startApp, type AppProcess } from '../support/processes.ts'
 import { queueDepth, startTestQueue } from '../support/sqs.ts'
+import { startSqsProxy, type SqsProxy } from '../support/sqs-proxy.ts'
 import { waitFor } from '../support/wait.ts'
 
 const LOAD_MS = 25_000
@@ -20,6 +25,15 @@ const BATCH = 200
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
 // The suite's own MariaDB (scripts/test.ts starts it and says how to restart it), never a server of the machine's.
 const ownServer = process.env.TEST_MARIADB === undefined ? undefined : JSON.parse(process.env.TEST_MARIADB) as MariaDbServer
+
+/** When the database server process started (ms, to the second), from its own Uptime: moves only if it really restarted. */
+async function serverStartedAtMs (): Promise<number> {
+  const connection = await createConnection(TEST_DATABASE_URL)
+  try {
+    const [rows] = await connection.query("SHOW GLOBAL STATUS LIKE 'Uptime'") as unknown as [Array<{ Value: string }>]
+    return Date.now() - Number(rows[0]?.Value) * 1000
+  } finally { await connection.end() }
+}
 
 t.test('exactly once under SIGKILL, a database restart and duplicate deliveries', { skip: ownServer === undefined ? 'restarts only the suite\'s own MariaDB: run it with pnpm test, without TEST_DATABASE_URL' : false }, async (t) => {
   const queue = await startTestQueue(t, { maxReceiveCount: 10, visibilityTimeoutSeconds: 10 })
@@ -33,15 +47,24 @@ t.test('exactly once under SIGKILL, a database restart and duplicate deliveries'
   const workerEnv = { ...env, SQS_WAIT_TIME_SECONDS: '1', WORKER_CONSUMERS: '2', SQS_VISIBILITY_TIMEOUT_SECONDS: '10', MIGRATE_ON_START: 'false' }
   const port = await freePort()
   const api = startApp('apps/api/src/server.ts', { ...env, PORT: String(port), HOST: '127.0.0.1', AUTH_CACHE_SECONDS: '300', RATE_LIMIT_PER_MINUTE: '1000000' })
-  const workers: AppProcess[] = [startApp('apps/worker/src/main.ts', workerEnv), startApp('apps/worker/src/main.ts', workerEnv)]
-  t.teardown(async () => { await api.stop(); for (const w of workers) await w.stop() })
+  // Each worker reaches SQS through a proxy of its own, so the test knows which messages that worker held when killed.
+  const proxies: SqsProxy[] = []
+  const startWorker = async (): Promise<{ app: AppProcess, proxy: SqsProxy }> => {
+    const proxy = await startSqsProxy(queue.endpoint)
+    proxies.push(proxy)
+    return { app: startApp('apps/worker/src/main.ts', { ...workerEnv, SQS_ENDPOINT: proxy.endpoint }), proxy }
+  }
+  const workers = [await startWorker(), await startWorker()]
+  t.teardown(async () => { await api.stop(); for (const w of workers) await w.app.stop(); for (const p of proxies) await p.close() })
   const base = `http://127.0.0.1:${port}`
   await waitFor('API ready', async () => (await fetch(`${base}/health/ready`).catch(() => undefined))?.ok, 30_000)
 
   // What the clients were told, reading by reading: key "lab:ts" → "temperature:humidity" (thousandths).
   const accepted = new Map<string, string>()
+  // Refused by what the client knows it made bad, not by what the API said (that is checked against it).
   const refused = new Set<string>()
-  const figures = { requests: 0, retries: 0, readingsSent: 0, duplicateMessagesInjected: 0, workerKills: 0, mariadbRestartMs: 0 }
+  const verdictsWrong: string[] = []
+  const figures = { requests: 0, retries: 0, readingsSent: 0, duplicateMessagesInjected: 0, workerKills: 0, mariadbRestartMs: 0, redeliveredAfterKill: [0, 0] }
   const nextTs = new Map(LABS.map((id) => [id, nowMs - 3 * 86_400_000]))
   const seenBodies: string[] = []
 
@@ -54,7 +77,7 @@ t.test('exactly once under SIGKILL, a database restart and duplicate deliveries'
         const ts = (nextTs.get(labId) ?? 0) + 1000
         nextTs.set(labId, ts)
         const bad = ts % 37 === 0 // about one item in 37 is out of range and must be refused
-        return { lab_id: labId, timestamp: ts, temperature: 15 + (ts % 1000) / 100, humidity: bad ? 150 : 30 + (ts % 500) / 10 }
+        return { bad, lab_id: labId, timestamp: ts, temperature: 15 + (ts % 1000) / 100, humidity: bad ? 150 : 30 + (ts % 500) / 10 }
       })
       const body = JSON.stringify(items)
       figures.readingsSent += items.length
@@ -66,7 +89,8 @@ t.test('exactly once under SIGKILL, a database restart and duplicate deliveries'
           const refusedIdx = new Set(answer.rejected.map((r) => r.index))
           items.forEach((it, i) => {
             const key = `${it.lab_id}:${it.timestamp}`
-            if (refusedIdx.has(i)) refused.add(key)
+            if (it.bad !== refusedIdx.has(i)) verdictsWrong.push(`${key} ${it.bad ? 'bad but accepted' : 'good but refused'}`)
+            if (it.bad) refused.add(key)
             else accepted.set(key, `${Math.round(it.temperature * 1000)}:${Math.round(it.humidity * 1000)}`)
           })
           break
@@ -91,18 +115,38 @@ t.test('exactly once under SIGKILL, a database restart and duplicate deliveries'
         figures.duplicateMessagesInjected++
       }
     }
+    // SIGKILL while messages are in flight; keeps those messages (fauxqs's own objects, so their receive
+    // count can be read after they are gone) and how the process ended.
+    const kill = async (n: 0 | 1): Promise<void> => {
+      const worker = workers[n] as { app: AppProcess, proxy: SqsProxy }
+      await waitFor(`worker ${n + 1} holding messages`, () => worker.proxy.held().length > 0, 10_000, 10)
+      const exited = new Promise<string | null>((resolve) => worker.app.child.once('exit', (_code, signal) => resolve(signal)))
+      worker.app.child.kill('SIGKILL'); figures.workerKills++
+      const held = new Set(worker.proxy.held())
+      const inflight = (queue.server.inspectQueue(queue.queueName)?.messages.inflight ?? []).filter((f) => held.has(f.message.messageId))
+        .map((f) => ({ message: f.message, count: f.message.approximateReceiveCount }))
+      killed.push({ signal: await exited, inflight })
+    }
     await sleep(3000); capture()
-    workers[0]?.child.kill('SIGKILL'); figures.workerKills++
-    await sleep(3000); workers[0] = startApp('apps/worker/src/main.ts', workerEnv)
+    await kill(0)
+    await sleep(3000); workers[0] = await startWorker()
     await sleep(2000); capture()
+    restart.before = await serverStartedAtMs()
+    restart.began = Date.now()
     figures.mariadbRestartMs = await restartMariaDb(ownServer as MariaDbServer, { downMs: 1000 })
+    restart.after = await serverStartedAtMs()
     await sleep(2000); capture(); await duplicate()
-    workers[1]?.child.kill('SIGKILL'); figures.workerKills++
-    await sleep(3000); workers[1] = startApp('apps/worker/src/main.ts', workerEnv)
+    await kill(1)
+    await sleep(3000); workers[1] = await startWorker()
     await sleep(2000); capture(); await duplicate()
   }
+  const killed: Array<{ signal: string | null, inflight: Array<{ message: { approximateReceiveCount: number }, count: number }> }> = []
+  const restart = { before: 0, began: 0, after: 0 }
 
   await Promise.all([client(0), client(1), client(2), client(3), faults()])
+  // Checked first: with broken validation the bad items would sit on the queue until the DLQ took them, minutes later.
+  t.same(verdictsWrong.slice(0, 10), [], 'the API refused exactly the items the client made bad (out-of-range humidity)')
+  if (verdictsWrong.length > 0) return
   await waitFor('the queue drained', () => queueDepth(queue) === 0, 120_000, 250)
   t.equal(queueDepth(queue, queue.dlqName), 0, 'nothing in the DLQ')
 
@@ -114,34 +158,32 @@ t.test('exactly once under SIGKILL, a database restart and duplicate deliveries'
   const extra = [...stored.keys()].filter((k) => !accepted.has(k))
   t.same(lost, [], 'every reading answered 202 is stored')
   t.same(wrong, [], 'with the values the client sent')
+  t.ok(refused.size > 100, `${refused.size} bad items sent`)
   t.same(storedRefused, [], 'no refused item is stored')
   t.same(extra, [], 'nothing else is stored (each reading once: the primary key is (lab, time))')
 
-  // Rollups against a recomputation from the raw rows, done here in SQL independent of the store's code.
-  const minuteDiff = await sql<{ n: number }>`
-    SELECT COUNT(*) AS n FROM (
-      SELECT lab_id, recorded_at_ms - (recorded_at_ms % 60000) AS b, COUNT(*) AS c, SUM(temperature_milli_c) AS ts, MIN(temperature_milli_c) AS tmin,
-             MAX(temperature_milli_c) AS tmax, SUM(humidity_milli_pct) AS hs, MIN(humidity_milli_pct) AS hmin, MAX(humidity_milli_pct) AS hmax
-      FROM readings GROUP BY lab_id, recorded_at_ms - (recorded_at_ms % 60000)) raw
-    LEFT JOIN reading_rollups_minute m ON m.lab_id = raw.lab_id AND m.bucket_start_ms = raw.b
-    WHERE m.lab_id IS NULL OR m.reading_count <> raw.c OR m.temperature_sum <> raw.ts OR m.temperature_min <> raw.tmin OR m.temperature_max <> raw.tmax
-       OR m.humidity_sum <> raw.hs OR m.humidity_min <> raw.hmin OR m.humidity_max <> raw.hmax`.execute(database.db)
-  const hourDiff = await sql<{ n: number }>`
-    SELECT COUNT(*) AS n FROM (
-      SELECT lab_id, recorded_at_ms - (recorded_at_ms % 3600000) AS b, COUNT(*) AS c, SUM(temperature_milli_c) AS ts, SUM(humidity_milli_pct) AS hs
-      FROM readings GROUP BY lab_id, recorded_at_ms - (recorded_at_ms % 3600000)) raw
-    LEFT JOIN reading_rollups_hour h ON h.lab_id = raw.lab_id AND h.bucket_start_ms = raw.b
-    WHERE h.lab_id IS NULL OR h.reading_count <> raw.c OR h.temperature_sum <> raw.ts OR h.humidity_sum <> raw.hs`.execute(database.db)
-  const rollupRows = await sql<{ n: number }>`SELECT (SELECT COUNT(*) FROM reading_rollups_minute) + (SELECT COUNT(*) FROM reading_rollups_hour) AS n`.execute(database.db)
-  t.equal(Number(minuteDiff.rows[0]?.n), 0, 'minute rollups equal a recomputation from raw')
-  t.equal(Number(hourDiff.rows[0]?.n), 0, 'hour rollups equal a recomputation from raw')
-  t.ok(Number(rollupRows.rows[0]?.n) > 0, 'there are rollups to compare')
+  // Rollups against what the clients sent (thousandths, as accepted), compared both ways: a rollup row with no
+  // reading behind it fails as surely as a missing one, and every field counts, hour minima and maxima too.
+  const sentReadings: Reading[] = [...accepted].map(([k, v]) => {
+    const [labId, atMs] = k.split(':').map(Number) as [number, number]
+    const [temperatureMilliC, humidityMilliPct] = v.split(':').map(Number) as [number, number]
+    return { labId, recordedAtMs: atMs, temperatureMilliC, humidityMilliPct }
+  })
+  t.same(rollupDifferences(await storedRollups(database.db, 'reading_rollups_minute'), expectedBuckets(sentReadings, 60_000)), [], 'minute rollups equal what the clients sent')
+  t.same(rollupDifferences(await storedRollups(database.db, 'reading_rollups_hour'), expectedBuckets(sentReadings, 3_600_000)), [], 'hour rollups equal what the clients sent')
 
-  const duplicates = await sql<{ n: number }>`SELECT COUNT(*) - COUNT(DISTINCT lab_id, recorded_at_ms) AS n FROM readings`.execute(database.db)
-  const summary = { ...figures, readingsAccepted: accepted.size, readingsRefused: refused.size, readingsStored: stored.size, duplicatesStored: Number(duplicates.rows[0]?.n), lost: lost.length, refusedButStored: storedRefused.length, dlq: queueDepth(queue, queue.dlqName) }
+  // The faults happened, and hit work in progress.
+  t.ok(restart.before < restart.began - 2000 && restart.after >= restart.began - 1000, `the database server really restarted (started ${restart.began - restart.before} ms before the restart, then ${restart.after - restart.began} ms after it began)`)
+  killed.forEach((k, i) => {
+    t.equal(k.signal, 'SIGKILL', `worker kill ${i + 1}: the worker was running and died of SIGKILL`)
+    figures.redeliveredAfterKill[i] = k.inflight.filter((f) => f.message.approximateReceiveCount > f.count).length
+    t.ok((figures.redeliveredAfterKill[i] ?? 0) > 0, `worker kill ${i + 1}: of the ${k.inflight.length} messages it held, ${figures.redeliveredAfterKill[i]} were received again (receive counts ${k.inflight.map((f) => `${f.count}→${f.message.approximateReceiveCount}`).join(' ')})`)
+  })
+
+  const summary = { ...figures, readingsAccepted: accepted.size, readingsRefused: refused.size, readingsStored: stored.size, lost: lost.length, refusedButStored: storedRefused.length, dlq: queueDepth(queue, queue.dlqName) }
   t.comment(`chaos figures: ${JSON.stringify(summary)}`)
   t.ok(figures.workerKills === 2 && figures.duplicateMessagesInjected > 0 && figures.mariadbRestartMs > 0, 'every fault was injected')
   t.ok(accepted.size > 10_000, `${accepted.size} readings accepted under faults`)
   t.equal(await api.stop(), 0, 'the API exits cleanly')
-  for (const w of workers) t.equal(await w.stop(), 0, 'a worker exits cleanly')
+  for (const w of workers) t.equal(await w.app.stop(), 0, 'a worker exits cleanly')
 })

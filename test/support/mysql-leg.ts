@@ -6,7 +6,7 @@ import { containerSupport } from './containers.ts'
 import { databaseTestFiles } from './database-tests.ts'
 import { startMySql } from './mysql-server.ts'
 
-export interface Counts { pass: number, fail: number }
+export interface Counts { pass: number, fail: number, skip: number }
 
 /**
  * Starts MySQL, runs `files` (default: every database-backed file) through `runTap` with the test database
@@ -22,11 +22,12 @@ export async function runMySqlLeg (
   if (unsupported !== undefined) {
     if (process.env.CI === 'true') {
       say(`MySQL leg FAILED: ${unsupported}`)
-      console.log('mysql: 0 passed, 1 failed (no container support)')
-      return { pass: 0, fail: 1 }
+      console.log('mysql: 0 passed, 1 failed, 0 skipped (no container support)')
+      return { pass: 0, fail: 1, skip: 0 }
     }
     say(`MySQL leg SKIPPED (${files.length} database-backed files not run on MySQL): ${unsupported}`)
-    return { pass: 0, fail: 0 }
+    console.log(`mysql: 0 passed, 0 failed, 1 skipped (the MySQL leg: ${unsupported})`)
+    return { pass: 0, fail: 0, skip: 1 }
   }
   let counts: Counts
   let server: Awaited<ReturnType<typeof startMySql>> | undefined
@@ -37,11 +38,11 @@ export async function runMySqlLeg (
     counts = await runTap(files, { TEST_DATABASE_URL: server.url })
   } catch (error) {
     say(`MySQL leg: ${error instanceof Error ? error.message : String(error)}`)
-    counts = { pass: 0, fail: 1 }
+    counts = { pass: 0, fail: 1, skip: 0 }
   } finally {
     await server?.stop()
   }
   const seconds = Math.round((Date.now() - started) / 1000)
-  console.log(`mysql: ${counts.pass} passed, ${counts.fail} failed (${server?.version ?? 'MySQL'}, ${seconds} s)`)
+  console.log(`mysql: ${counts.pass} passed, ${counts.fail} failed, ${counts.skip} skipped (${server?.version ?? 'MySQL'}, ${seconds} s)`)
   return counts
 }

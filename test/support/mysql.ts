@@ -2,10 +2,20 @@
 import { randomBytes } from 'node:crypto'
 import { connectDatabase, migrateToLatest, type Database } from '@labclimate/store'
 import type { Kysely } from 'kysely'
-import { createConnection } from 'mysql2/promise'
+import { createConnection, type Connection } from 'mysql2/promise'
 
 /** The one place tests read their own settings; .ci/run creates this user (see .ci/setup-mysql.sql). */
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'mysql://labclimate:labclimate@127.0.0.1:3306/labclimate'
+
+/**
+ * A connection with the server's administrative rights (creating users, server variables): root over the
+ * socket of the suite's private server (TEST_MARIADB, set by scripts/test.ts), else the test user.
+ */
+export async function createAdminConnection (): Promise<Connection> {
+  const own = process.env.TEST_MARIADB
+  if (own !== undefined) return await createConnection({ socketPath: (JSON.parse(own) as { socket: string }).socket, user: 'root' })
+  return await createConnection(TEST_DATABASE_URL)
+}
 
 interface Teardown { teardown: (fn: () => Promise<void> | void) => void }
 

@@ -28,3 +28,18 @@ export async function storedRollups (db: Kysely<Database>, table: RollupTable): 
     hSum: Number(r.humidity_sum), hMin: r.humidity_min, hMax: r.humidity_max
   }]))
 }
+
+/**
+ * Every way `stored` differs from `expected`, in both directions (rows missing, rows with nothing behind them,
+ * any field off), the first `limit` of them: a short list to assert empty, cheaper to print than a diff of maps.
+ */
+export function rollupDifferences (stored: ReadonlyMap<string, Bucket>, expected: ReadonlyMap<string, Bucket>, limit = 10): string[] {
+  const out: string[] = []
+  for (const [key, want] of expected) {
+    const got = stored.get(key)
+    if (got === undefined) out.push(`${key}: missing`)
+    else if (JSON.stringify(got) !== JSON.stringify(want)) out.push(`${key}: stored ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`)
+  }
+  for (const key of stored.keys()) if (!expected.has(key)) out.push(`${key}: stored, but no reading behind it`)
+  return out.length > limit ? [...out.slice(0, limit), `…and ${out.length - limit} more`] : out
+}

@@ -1,10 +1,9 @@
 import { createServer } from 'node:http'
 import { noMetrics, type Metrics } from '@labclimate/metrics'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
-import type { ApiConfig } from './config.ts'
+import { DEFENCE_DEFAULTS, type ApiConfig } from './config.ts'
 import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
-import { createHash } from 'node:crypto'
 import healthRoutes from './health.ts'
 import { installProblemHandlers } from './http/error-handler.ts'
 import { installJsonBodyParser } from './http/json-body.ts'
@@ -13,6 +12,7 @@ import ingestRoutes from './ingest/routes.ts'
 import keyRoutes from './keys/routes.ts'
 import labRoutes from './labs/routes.ts'
 import authPlugin from './plugins/auth.ts'
+import keyBodyBudgetPlugin from './plugins/key-body-budget.ts'
 import dashboardPlugin from './dashboard/plugin.ts'
 import databasePlugin from './plugins/database.ts'
 import docsPlugin from './docs/plugin.ts'
@@ -29,7 +29,7 @@ declare module 'fastify' {
   }
 }
 
-export type AppOptions = Pick<ApiConfig, 'databaseUrl' | 'dbPoolSize' | 'sqs' | 'ingestLingerMs' | 'authCacheSeconds' | 'rateLimitPerMinute'> & Partial<Pick<ApiConfig, 'retention' | 'allLabsCacheMs' | 'databaseReadUrl' | 'databaseSecurity'>> & {
+export type AppOptions = Pick<ApiConfig, 'databaseUrl' | 'dbPoolSize' | 'sqs' | 'ingestLingerMs' | 'authCacheSeconds' | 'rateLimitPerMinute'> & Partial<Pick<ApiConfig, 'retention' | 'allLabsCacheMs' | 'databaseReadUrl' | 'databaseSecurity' | 'authCacheKeys' | 'authFailuresPerMinute' | 'dbOutageStaleSeconds'>> & {
   now?: () => number
   /** Business metrics (CloudWatch EMF in production); none by default. */
   metrics?: Metrics
@@ -41,15 +41,20 @@ export type AppOptions = Pick<ApiConfig, 'databaseUrl' | 'dbPoolSize' | 'sqs' | 
  * requestTimeout only every connectionsCheckingInterval, 30 s by default) and so that
  * keep-alive outlives the load balancer's 60 s idle timeout (else it may reuse a closed socket: 502).
  */
-export function serverOptions ({ requestTimeoutMs }: Pick<ApiConfig, 'requestTimeoutMs'>): FastifyServerOptions {
+export function serverOptions ({ requestTimeoutMs, trustProxyHops = 0 }: Pick<ApiConfig, 'requestTimeoutMs'> & Partial<Pick<ApiConfig, 'trustProxyHops'>>): FastifyServerOptions {
   return {
+    // Behind the ALB the client's address is the last X-Forwarded-For entry (the one the ALB added; earlier
+    // ones are whatever the client sent). Per-address limits need the client's, not the ALB's, address.
+    trustProxy: (_address: string, hop: number) => hop < trustProxyHops,
     ajv: {
       customOptions: {
         // Coerce query strings and params to numbers, but never wrap a lone object into an array:
         // a body that is not an array must be refused, not silently accepted.
         coerceTypes: true,
         removeAdditional: false,
-        allErrors: true,
+        // Stop at the first error: with allErrors, one hostile body yields an error object per bad part
+        // (Ajv's own advice for untrusted input). Ingest bodies are not walked by Ajv at all (body-shape.ts).
+        allErrors: false,
         // "1e999" coerces to Infinity; refuse it (and NaN) instead of passing it on as a number.
         strictNumbers: true
       }
@@ -84,19 +89,28 @@ export default async function app (fastify: FastifyInstance, options: AppOptions
   await fastify.register(labDirectoryPlugin)
   // Security headers on every answer; the API serves JSON only, so the strictest policy fits.
   await fastify.register(helmet, { global: true, contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } })
-  // Per key (or per address without one). A device's nightly batch is one request; the default leaves
-  // ample room for live 30 s readings and for people querying from Postman.
+  // Keys first: the limiter below counts per authenticated key. Failed authentications are limited per
+  // address inside the auth hook, before any database lookup.
+  await fastify.register(authPlugin, {
+    cacheMs: options.authCacheSeconds * 1000,
+    cacheKeys: options.authCacheKeys ?? DEFENCE_DEFAULTS.authCacheKeys,
+    staleMs: (options.dbOutageStaleSeconds ?? DEFENCE_DEFAULTS.dbOutageStaleSeconds) * 1000,
+    failuresPerMinute: options.authFailuresPerMinute ?? DEFENCE_DEFAULTS.authFailuresPerMinute
+  })
+  // One key cannot make a task buffer more than two maximal bodies at once.
+  await fastify.register(keyBodyBudgetPlugin)
+  // Per authenticated key (its id, whatever the spelling of the header), or per address on public routes.
+  // It runs after the auth hook and before the body is read (preParsing), so a key over its limit costs no
+  // parsing. A device's nightly batch is one request; the default leaves ample room for live 30 s readings
+  // and for people querying from Postman.
   await fastify.register(rateLimit, {
     global: true,
+    hook: 'preParsing',
     max: options.rateLimitPerMinute,
     timeWindow: 60_000,
-    keyGenerator: (request) => {
-      const auth = request.headers.authorization
-      return auth === undefined ? `ip:${request.ip}` : `key:${createHash('sha256').update(auth).digest('base64url').slice(0, 22)}`
-    },
+    keyGenerator: (request) => request.apiKey === null ? `ip:${request.ip}` : `key:${request.apiKey.id}`,
     allowList: (request) => request.url.startsWith('/health/')
   })
-  await fastify.register(authPlugin, { cacheMs: options.authCacheSeconds * 1000 })
   // OpenAPI at /openapi.json and Swagger UI at /docs; before the routes, which it collects.
   await fastify.register(docsPlugin)
   // The dashboard page and its assets at /dashboard (public; the data it shows needs a read key).

@@ -1,33 +1,17 @@
 // The dashboard in headless Chromium: real readings posted through the API appear in the table and the chart.
 import { existsSync } from 'node:fs'
-import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs'
-import { decodeMessage } from '@labclimate/contract'
-import { storeReadings } from '@labclimate/store'
 import { chromium, type Browser } from 'playwright-core'
 import t from 'tap'
 import { PAGE_CSP } from '../src/docs/plugin.ts'
 import { DASHBOARD_THRESHOLDS } from '../src/dashboard/thresholds.ts'
-import { buildTestApp, type TestApp } from './helper.ts'
+import { startWorkerProcess, waitUntilStored } from '../../../test/support/worker.ts'
+import { buildTestApp } from './helper.ts'
 
 const CHROMIUM = '/usr/bin/chromium'
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 const STEP_MS = 30_000
 const MINUTE_MS = 60_000
 const HOUR_MS = 3_600_000
-
-/** Takes every message off the queue and stores its readings, as the worker would. */
-async function drainIntoStore ({ queue, database }: TestApp): Promise<number> {
-  let stored = 0
-  for (;;) {
-    const got = await queue.client.send(new ReceiveMessageCommand({ QueueUrl: queue.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }))
-    const messages = got.Messages ?? []
-    if (messages.length === 0) return stored
-    const readings = messages.flatMap((m) => decodeMessage(m.Body ?? '').readings)
-    await storeReadings(database.db, readings)
-    stored += readings.length
-    await queue.client.send(new DeleteMessageBatchCommand({ QueueUrl: queue.queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })) }))
-  }
-}
 
 /** n / d in thousandths rounded half away from zero, as a number with 3 decimals (n, d > 0). */
 const mean3 = (sumMilli: number, n: number): number => Math.floor((2 * sumMilli + n) / (2 * n)) / 1000
@@ -56,6 +40,8 @@ t.test('in Chromium: the table shows the posted averages, out-of-range highlight
   await api.app.listen({ port: 0, host: '127.0.0.1' })
   const address = api.app.server.address()
   const base = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
+  // The real worker stores what the API queues, as in production.
+  const worker = startWorkerProcess(t, api.queue, api.database.url)
 
   // Two labs: a warm office in range and a cold room out of range, 3 h of 30 s readings each.
   const now = Date.now()
@@ -81,7 +67,8 @@ t.test('in Chromium: the table shows the posted averages, out-of-range highlight
       avgH: mean3(readings.reduce((a, r) => a + Math.round(r.humidity * 1000), 0), count)
     })
   }
-  t.equal(await drainIntoStore(api), 2 * count, 'stored what was posted')
+  await waitUntilStored(api.database.db, api.queue, 2 * count, worker)
+  t.pass('the worker stored what was posted')
   const [office, cold] = posted as [typeof posted[number], typeof posted[number]]
   const { temperatureC, humidityPct } = DASHBOARD_THRESHOLDS
   t.ok(office.avgT > temperatureC.min && office.avgT < temperatureC.max && office.avgH > humidityPct.min && office.avgH < humidityPct.max, 'the office is in range')

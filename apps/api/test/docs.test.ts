@@ -29,6 +29,9 @@ t.test('the app, with every route it registers recorded', async (t) => {
     sqs: { queueUrl: queue.queueUrl, region: queue.region, endpoint: queue.endpoint, credentials: TEST_CREDENTIALS },
     ingestLingerMs: 2,
     authCacheSeconds: 30,
+    authCacheKeys: 100_000,
+    authFailuresPerMinute: 1000,
+    dbOutageStaleSeconds: 300,
     rateLimitPerMinute: 100_000
   })
   await server.ready()

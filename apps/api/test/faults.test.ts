@@ -46,6 +46,9 @@ t.test('readiness is red while the database is unreachable and green when it is 
     sqs: { queueUrl: queue.queueUrl, region: queue.region, endpoint: queue.endpoint, credentials: TEST_CREDENTIALS },
     ingestLingerMs: 2,
     authCacheSeconds: 60,
+    authCacheKeys: 100_000,
+    authFailuresPerMinute: 1000,
+    dbOutageStaleSeconds: 300,
     rateLimitPerMinute: 10_000
   })
   const admin = { authorization: `Bearer ${(await createApiKey(database.db, { role: 'admin', label: 'a', nowMs: Date.now() })).key}` }

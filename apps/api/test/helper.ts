@@ -23,6 +23,10 @@ export interface TestAppOptions {
   queueUrl?: string
   rateLimitPerMinute?: number
   authCacheSeconds?: number
+  authFailuresPerMinute?: number
+  dbOutageStaleSeconds?: number
+  /** ALL_LABS_CACHE_MS (the app's default here is no cache) */
+  allLabsCacheMs?: number
   /** Node's requestTimeout for a test that listens on a real port */
   requestTimeoutMs?: number
   metrics?: Metrics
@@ -48,8 +52,12 @@ export async function buildTestApp (t: TestContext, options: TestAppOptions = {}
     sqs: { queueUrl: options.queueUrl ?? queue.queueUrl, region: queue.region, endpoint: queue.endpoint, credentials: TEST_CREDENTIALS },
     ingestLingerMs: 2,
     authCacheSeconds: options.authCacheSeconds ?? 30,
+    authCacheKeys: 100_000,
+    authFailuresPerMinute: options.authFailuresPerMinute ?? 1000,
+    dbOutageStaleSeconds: options.dbOutageStaleSeconds ?? 300,
     rateLimitPerMinute: options.rateLimitPerMinute ?? 100_000,
     ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.allLabsCacheMs === undefined ? {} : { allLabsCacheMs: options.allLabsCacheMs }),
     ...(options.metrics === undefined ? {} : { metrics: options.metrics })
   })
   await server.ready()

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { databaseCommands, findCommand as findIn, help as helpFor, UsageError, type Command } from '@labclimate/admin'
+import { databaseCommands, UsageError, type Command } from '@labclimate/admin'
 import { createApiKey, createLab } from '@labclimate/store'
 import { createFleetThroughApi, formatSummary, parseSimulateArgs, simulate, SIMULATE_USAGE, SimulateUsageError, type Fleet } from './simulate.ts'
 
@@ -56,11 +56,4 @@ export const COMMANDS: Command[] = [
   }
 ]
 
-export function help (): string {
-  return helpFor(COMMANDS, 'labclimate: operate a labclimate database (DATABASE_URL=mysql://user:pass@host:port/db, or sqlite:<file> for the embedded mode)', 'labclimate')
-}
-
-/** Finds the command named by the first one or two words of argv. */
-export function findCommand (argv: string[]): { command: Command, rest: string[] } | undefined {
-  return findIn(COMMANDS, argv)
-}
+export const CLI_TITLE = 'labclimate: operate a labclimate database (DATABASE_URL=mysql://user:pass@host:port/db, or sqlite:<file> for the embedded mode)'

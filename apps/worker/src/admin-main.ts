@@ -3,10 +3,9 @@
 //   node dist/admin-main.js keys create|list|revoke …, labs create|list …, migrate
 // The same commands as the `labclimate` CLI (@labclimate/admin), for a database only tasks can reach.
 import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
-import { bootstrap, databaseCommands, findCommand, help, UsageError, type Command } from '@labclimate/admin'
+import { bootstrap, databaseCommands, runCommandLine, type Command } from '@labclimate/admin'
 import { loadOrExit } from '@labclimate/config'
-import { connectDatabase, type Database } from '@labclimate/store'
-import type { Kysely } from 'kysely'
+import { connectDatabase } from '@labclimate/store'
 import { loadAdminConfig, loadBootstrapConfig } from './admin-config.ts'
 
 const PROGRAM = 'node dist/admin-main.js'
@@ -46,25 +45,11 @@ const bootstrapCommand: Command = {
 
 const COMMANDS: Command[] = [bootstrapCommand, ...databaseCommands(PROGRAM)]
 
-const argv = process.argv.slice(2)
-const found = findCommand(COMMANDS, argv)
-if (found === undefined || argv.includes('--help') || argv.includes('-h')) {
-  console.log(found === undefined ? help(COMMANDS, 'labclimate admin tasks (DATABASE_URL, DATABASE_TLS, DATABASE_IAM_AUTH from the environment)', PROGRAM) : `usage: ${found.command.usage}\n\n${found.command.summary}`)
-  process.exit(found === undefined && argv.length > 0 && !argv.includes('--help') && !argv.includes('-h') ? 2 : 0)
-}
-
-const config = loadOrExit(loadAdminConfig, process.env)
-let db: Kysely<Database> | undefined
-const database = (): Kysely<Database> => {
-  db ??= connectDatabase({ url: config.databaseUrl, poolSize: 1, ...config.databaseSecurity })
-  return db
-}
-
-try {
-  await found.command.run(found.rest, { db: database, print: (line) => console.log(line), now: Date.now })
-} catch (error) {
-  console.error(error instanceof UsageError ? `${error.message}\nusage: ${found.command.usage}` : error instanceof Error ? error.message : String(error))
-  process.exitCode = error instanceof UsageError ? 2 : 1
-} finally {
-  await db?.destroy()
-}
+await runCommandLine(COMMANDS, process.argv.slice(2), {
+  title: 'labclimate admin tasks (DATABASE_URL, DATABASE_TLS, DATABASE_IAM_AUTH from the environment)',
+  program: PROGRAM,
+  openDatabase: () => {
+    const config = loadOrExit(loadAdminConfig, process.env)
+    return connectDatabase({ url: config.databaseUrl, poolSize: 1, ...config.databaseSecurity })
+  }
+})

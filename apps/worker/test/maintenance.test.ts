@@ -19,6 +19,10 @@ import { loadMaintenanceConfig } from '../src/maintenance-config.ts'
 import { createS3Client, S3ArchiveStore } from '../src/maintenance-s3.ts'
 
 const DAY = 86_400_000
+// The migration lays partitions out from the real "today" (it takes no clock). A run crossing UTC midnight would
+// see two todays, so one that starts in the last 5 minutes of a UTC day waits for the next.
+const untilMidnight = DAY - (Date.now() % DAY)
+if (untilMidnight < 5 * 60_000) await new Promise((resolve) => setTimeout(resolve, untilMidnight + 1000))
 const TODAY = Math.floor(Date.now() / DAY) * DAY
 const MAIN = join(REPO_ROOT, 'apps/worker/src/maintenance-main.ts')
 const FIXTURE = join(REPO_ROOT, 'apps/worker/test/fixtures/maintenance-pause.ts')

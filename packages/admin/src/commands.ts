@@ -132,3 +132,26 @@ export function help (commands: readonly Command[], title: string, program: stri
     `${program} <command> --help shows its options.`
   ].join('\n')
 }
+
+/**
+ * A command line's whole run: help (exit 0, or 2 for an unknown command), the command, its usage on a UsageError
+ * (exit 2) or its message on a failure (exit 1). The database is opened on first use and closed at the end.
+ */
+export async function runCommandLine (commands: readonly Command[], argv: string[], { title, program, openDatabase }: { title: string, program: string, openDatabase: () => Kysely<Database> }): Promise<void> {
+  const found = findCommand(commands, argv)
+  const wantsHelp = argv.includes('--help') || argv.includes('-h')
+  if (found === undefined || wantsHelp) {
+    console.log(found === undefined ? help(commands, title, program) : `usage: ${found.command.usage}\n\n${found.command.summary}`)
+    process.exitCode = found === undefined && argv.length > 0 && !wantsHelp ? 2 : 0
+    return
+  }
+  let db: Kysely<Database> | undefined
+  try {
+    await found.command.run(found.rest, { db: () => (db ??= openDatabase()), print: (line) => console.log(line), now: Date.now })
+  } catch (error) {
+    console.error(error instanceof UsageError ? `${error.message}\nusage: ${found.command.usage}` : error instanceof Error ? error.message : String(error))
+    process.exitCode = error instanceof UsageError ? 2 : 1
+  } finally {
+    await db?.destroy()
+  }
+}

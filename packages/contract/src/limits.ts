@@ -39,3 +39,10 @@ export const MAX_READINGS_PER_REQUEST = 10_000
 
 /** A day batch of 2,880 readings is about 300 KB; 4 MiB leaves room for verbose clients. */
 export const UPLOAD_BODY_LIMIT_BYTES = 4 * 1024 * 1024
+
+/**
+ * An answer lists at most this many problems of a body (rejected items, validation errors) and counts the
+ * rest: a hostile body of millions of bad items costs one counter, not millions of objects and an answer
+ * of hundreds of MB.
+ */
+export const MAX_LISTED_PROBLEMS = 100

@@ -1,6 +1,6 @@
-import { LAB_ID_MAX } from './limits.ts'
+import { LAB_ID_MAX, MAX_LISTED_PROBLEMS } from './limits.ts'
 import { parseTimestamp } from './timestamp.ts'
-import { describeValue, parseHumidity, parseTemperature, type Parsed } from './units.ts'
+import { describeValue, isOutOfRangeReason, parseHumidity, parseTemperature, type Parsed } from './units.ts'
 
 /** A reading as stored: UTC epoch ms, thousandths of °C and of %RH. The one definition everyone uses. */
 export interface Reading {
@@ -64,24 +64,54 @@ export function parseReadingItem (item: unknown, nowMs: number, labId?: number):
 
 export interface ParsedItems {
   readings: Reading[]
-  /** indexes[i] is the position in the body of readings[i] */
-  indexes: number[]
+  /** the first MAX_LISTED_PROBLEMS refused items, by index */
   rejected: Rejection[]
+  /** how many items were refused in all */
+  rejectedCount: number
+  /** how many of those were refused for a value outside its range (a sensor fault, not a format problem) */
+  outOfRangeCount: number
+  /** the first MAX_LISTED_PROBLEMS items that are not objects (indexes): such a body is malformed as a whole */
+  notObjects: number[]
+  /** how many items are not objects in all */
+  notObjectCount: number
 }
 
-/** Splits a body's items into readings to store and rejections by index. */
-export function parseReadingItems (items: readonly unknown[], nowMs: number, labId?: number): ParsedItems {
-  const readings: Reading[] = []
-  const indexes: number[] = []
-  const rejected: Rejection[] = []
+export interface ItemRules {
+  /** the lab given by the URL (`/labs/{labId}/readings`); items then need no lab_id */
+  labId?: number
+  /** a further check of each valid reading (e.g. the caller's lab); a reason refuses it */
+  admit?: (reading: Reading) => string | undefined
+}
+
+/**
+ * The one pass over a body's items: splits them into readings to store and refusals by index. Only the
+ * first MAX_LISTED_PROBLEMS refusals are kept (the rest are counted), and once an item is found that is
+ * not an object, the remaining items are only counted, so the cost of a hostile body does not grow with
+ * the number of its bad items.
+ */
+export function parseReadingItems (items: readonly unknown[], nowMs: number, rules: ItemRules = {}): ParsedItems {
+  const out: ParsedItems = { readings: [], rejected: [], rejectedCount: 0, outOfRangeCount: 0, notObjects: [], notObjectCount: 0 }
+  const { labId, admit } = rules
   for (let index = 0; index < items.length; index++) {
-    const result = parseReadingItem(items[index], nowMs, labId)
-    if (result.ok) {
-      readings.push(result.value)
-      indexes.push(index)
-    } else {
-      rejected.push({ index, reason: result.reason })
+    const item = items[index]
+    if (!isPlainObject(item)) {
+      if (out.notObjectCount++ < MAX_LISTED_PROBLEMS) out.notObjects.push(index)
+      continue
     }
+    if (out.notObjectCount > 0) continue
+    const result = parseReadingItem(item, nowMs, labId)
+    let reason: string | undefined
+    if (result.ok) {
+      reason = admit?.(result.value)
+      if (reason === undefined) {
+        out.readings.push(result.value)
+        continue
+      }
+    } else {
+      reason = result.reason
+    }
+    if (out.rejectedCount++ < MAX_LISTED_PROBLEMS) out.rejected.push({ index, reason })
+    if (isOutOfRangeReason(reason)) out.outOfRangeCount++
   }
-  return { readings, indexes, rejected }
+  return out
 }

@@ -1,9 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox'
 
 /*
- * HTTP shapes of a reading. Items are deliberately loose at the schema level
- * (each field is `unknown`): a bad item must not fail the whole body, it is
- * refused by index with a reason by `parseReadingItem`.
+ * HTTP shapes of a reading, for the OpenAPI document. Items are deliberately loose (each field is
+ * `unknown`): a bad item must not fail the whole body, it is refused by index with a reason. The
+ * ingest routes do not validate items against these schemas: `parseReadingItems` is the validation,
+ * in one pass over the items (an item that is not an object makes the body a 400, as the schema says).
  */
 const field = (description: string, examples: unknown[]) => Type.Optional(Type.Unknown({ description, examples }))
 
@@ -33,6 +34,7 @@ export const IngestAccepted = Type.Object({
   status: Type.Boolean({ description: 'true: the accepted readings are durably queued' }),
   message: Type.String(),
   accepted: Type.Integer({ minimum: 0 }),
-  rejected: Type.Array(Rejected)
+  rejected: Type.Array(Rejected, { description: 'the first 100 refused items, by index' }),
+  rejected_count: Type.Integer({ minimum: 0, description: 'how many items were refused in all (accepted + rejected_count = items sent)' })
 })
 export type IngestAccepted = Static<typeof IngestAccepted>

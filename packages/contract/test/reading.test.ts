@@ -1,5 +1,5 @@
 import t from 'tap'
-import { MAX_FUTURE_SKEW_MS, MAX_READING_AGE_MS, parseIsoTimestamp, parseReadingItems, parseTimestamp } from '../src/index.ts'
+import { MAX_FUTURE_SKEW_MS, MAX_LISTED_PROBLEMS, MAX_READING_AGE_MS, parseIsoTimestamp, parseReadingItems, parseTimestamp } from '../src/index.ts'
 
 const NOW = Date.UTC(2026, 10, 25, 23, 0, 0)
 
@@ -31,23 +31,50 @@ t.test('items are accepted or refused by index, each for its first problem', asy
     { lab_id: 'two', timestamp: NOW, temperature: 20, humidity: 50 },
     { lab_id: 1, temperature: 20, humidity: 50 },
     { lab_id: 1, timestamp: NOW, temperature: 20, humidity: 150 },
-    'not an object',
-    null,
     { lab_id: 0, timestamp: NOW, temperature: 20, humidity: 50 },
     { lab_id: 1.5, timestamp: NOW, temperature: 20, humidity: 50 },
     { lab_id: { id: 1 }, timestamp: NOW, temperature: 20, humidity: 50 }
   ]
-  const { readings, indexes, rejected } = parseReadingItems(items, NOW)
+  const { readings, rejected, rejectedCount, outOfRangeCount, notObjectCount } = parseReadingItems(items, NOW)
   t.same(readings, [
     { labId: 1, recordedAtMs: NOW - 3_600_000, temperatureMilliC: 21500, humidityMilliPct: 45000 },
     { labId: 2, recordedAtMs: NOW - 60_000, temperatureMilliC: 20000, humidityMilliPct: 50000 }
   ])
-  t.same(indexes, [0, 1])
-  t.same(rejected.map((r) => r.index), [2, 3, 4, 5, 6, 7, 8, 9])
+  t.same(rejected.map((r) => r.index), [2, 3, 4, 5, 6, 7])
   t.match(rejected, [
     { reason: /lab_id must be/ }, { reason: /timestamp is missing/ }, { reason: /humidity 150 is outside/ },
-    { reason: /must be an object/ }, { reason: /not null/ }, { reason: /from 1 to/ }, { reason: /from 1 to/ }, { reason: /an object/ }
+    { reason: /from 1 to/ }, { reason: /from 1 to/ }, { reason: /an object/ }
   ])
+  t.equal(rejectedCount, 6)
+  t.equal(outOfRangeCount, 1)
+  t.equal(notObjectCount, 0)
+})
+
+t.test('a further check refuses valid readings by index', async (t) => {
+  const { readings, rejected } = parseReadingItems([
+    { lab_id: 1, timestamp: NOW, temperature: 20, humidity: 50 },
+    { lab_id: 2, timestamp: NOW, temperature: 20, humidity: 50 }
+  ], NOW, { admit: (r) => r.labId === 1 ? undefined : 'not yours' })
+  t.same(readings.map((r) => r.labId), [1])
+  t.same(rejected, [{ index: 1, reason: 'not yours' }])
+})
+
+t.test('items that are not objects are counted, the first 100 listed; past the first, objects are not parsed', async (t) => {
+  const items: unknown[] = [{ lab_id: 'x' }, 'not an object', null, [1], ...Array.from({ length: 300 }, (_, i) => i % 2 === 0 ? 0 : { lab_id: 'x' })]
+  const parsed = parseReadingItems(items, NOW)
+  t.equal(parsed.notObjectCount, 3 + 150)
+  t.equal(parsed.notObjects.length, MAX_LISTED_PROBLEMS)
+  t.same(parsed.notObjects.slice(0, 5), [1, 2, 3, 4, 6])
+  t.equal(parsed.rejectedCount, 1, 'only the object before the first non-object was parsed')
+})
+
+t.test('refusals past the first 100 are counted, not listed', async (t) => {
+  const items = Array.from({ length: 5000 }, (_, i) => ({ lab_id: 1, timestamp: NOW, temperature: 20, humidity: 100 + i + 1 }))
+  const parsed = parseReadingItems(items, NOW)
+  t.equal(parsed.rejectedCount, 5000)
+  t.equal(parsed.outOfRangeCount, 5000)
+  t.equal(parsed.rejected.length, MAX_LISTED_PROBLEMS)
+  t.same(parsed.rejected.map((r) => r.index), Array.from({ length: MAX_LISTED_PROBLEMS }, (_, i) => i), 'the first ones, in order')
 })
 
 t.test('a lab given by the URL: items need no lab_id, and may not name another lab', async (t) => {
@@ -55,7 +82,7 @@ t.test('a lab given by the URL: items need no lab_id, and may not name another l
     { timestamp: NOW, temperature: 20, humidity: 50 },
     { lab_id: 7, timestamp: NOW, temperature: 20, humidity: 50 },
     { lab_id: 8, timestamp: NOW, temperature: 20, humidity: 50 }
-  ], NOW, 7)
+  ], NOW, { labId: 7 })
   t.same(readings.map((r) => r.labId), [7, 7])
   t.match(rejected, [{ index: 2, reason: /does not match the lab 7/ }])
 })

@@ -2,9 +2,17 @@ import { randomUUID } from 'node:crypto'
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs'
 import { encodeEnvelope, encodeReadingTuple, envelopeOverheadBytes, type Reading } from '@labclimate/contract'
 
-/** The readings could not be put on the queue; nothing about them may be reported as accepted. */
+/**
+ * The readings could not all be put on the queue; they may not be reported as accepted. `partial`: some
+ * messages holding them were acknowledged by SQS (those readings will be stored), others were not.
+ */
 export class EnqueueError extends Error {
   override name = 'EnqueueError'
+  readonly partial: boolean
+  constructor (message: string, options: { cause?: unknown, partial?: boolean } = {}) {
+    super(message, { cause: options.cause })
+    this.partial = options.partial ?? false
+  }
 }
 
 export interface ProducerOptions {
@@ -200,10 +208,14 @@ export class ReadingsProducer {
       for (const m of result.failed) for (const owner of m.owners) failedOwners.add(owner)
       cause ??= result.cause
     }
+    // Owners with at least one message that SQS did take: their failure is partial.
+    const sentOwners = new Set<number>()
+    const failedMessages = new Set(results.flatMap((r) => r.failed))
+    for (const m of messages) if (!failedMessages.has(m)) for (const owner of m.owners) sentOwners.add(owner)
     batch.forEach((pending, owner) => {
       if (failedOwners.has(owner)) {
         this.stats.failedReadings += pending.readings.length
-        pending.reject(new EnqueueError('readings could not be put on the queue', { cause }))
+        pending.reject(new EnqueueError('readings could not be put on the queue', { cause, partial: sentOwners.has(owner) }))
       } else {
         this.stats.readingsSent += pending.readings.length
         pending.resolve()

@@ -19,7 +19,11 @@ import {
 const DAY = 86_400_000
 const MINUTE = 60_000
 const HOUR = 3_600_000
-// The migration lays partitions out from the real "today"; the scenario is placed relative to it.
+// The migration lays partitions out from the real "today" (it takes no clock); the scenario is placed relative to
+// it, and everything after the migration runs on the injected NOW. A run crossing UTC midnight would see two
+// todays, so one that starts in the last 5 minutes of a UTC day (this file takes well under that) waits for the next.
+const untilMidnight = DAY - (Date.now() % DAY)
+if (untilMidnight < 5 * MINUTE) await new Promise((resolve) => setTimeout(resolve, untilMidnight + 1000))
 const BASE = Math.floor(Date.now() / DAY) * DAY
 const NOW = BASE + 8 * DAY + 12 * HOUR
 // Small numbers so one short timeline exercises every rule: raw kept from BASE+5d, minute from BASE+3d, hour from BASE+2d.

@@ -111,8 +111,8 @@ export default fp(async (app: FastifyInstance) => {
   app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger())
 
   app.addHook('onRoute', (route) => {
-    // Swagger UI's own routes (the page, its assets, /docs/json) are public.
-    if (route.url.startsWith('/docs')) route.config = { ...(route.config ?? {}), auth: 'public' }
+    // Swagger UI's own routes (the page, its assets, /docs/json) are public; /docsX is not under /docs.
+    if (route.url === '/docs' || route.url.startsWith('/docs/')) route.config = { ...(route.config ?? {}), auth: 'public' }
   })
 
   // The page loads its scripts and styles from /docs/static (no inline script); CSP set below.

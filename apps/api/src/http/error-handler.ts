@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http'
+import { MAX_LISTED_PROBLEMS } from '@labclimate/contract'
 import { EnqueueError } from '@labclimate/queue'
 import { isConnectionError } from '@labclimate/store'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
@@ -13,7 +14,8 @@ function send (reply: FastifyReply, request: FastifyRequest, body: ProblemDetail
 
 function validationProblem (error: FastifyError): ProblemDetails {
   const where = error.validationContext ?? 'body'
-  const errors = (error.validation ?? []).map((v) => {
+  const found = error.validation ?? []
+  const errors = found.slice(0, MAX_LISTED_PROBLEMS).map((v) => {
     const path = v.instancePath === '' ? '/' : v.instancePath
     const index = where === 'body' ? /^\/(\d+)(?:\/|$)/.exec(v.instancePath)?.[1] : undefined
     const allowed = v.keyword === 'enum' ? `: ${JSON.stringify((v.params as { allowedValues?: unknown }).allowedValues)}` : ''
@@ -23,7 +25,7 @@ function validationProblem (error: FastifyError): ProblemDetails {
   const detail = first === undefined
     ? error.message
     : `${where}${first.path === '/' ? '' : first.path} ${first.message}`
-  return problem(400, 'Bad Request', detail, { errors })
+  return problem(400, 'Bad Request', detail, { errors, ...(found.length > errors.length ? { errors_total: found.length } : {}) })
 }
 
 /**
@@ -38,12 +40,20 @@ export function installProblemHandlers (app: FastifyInstance): void {
     if (error instanceof HttpProblem) {
       reply.headers(error.headers)
       const title = STATUS_CODES[error.statusCode] ?? 'Error'
-      return send(reply, request, problem(error.statusCode, title, error.message, error.errors === undefined ? {} : { errors: error.errors }))
+      return send(reply, request, problem(error.statusCode, title, error.message, {
+        ...(error.errors === undefined ? {} : { errors: error.errors }),
+        ...(error.errorsTotal === undefined ? {} : { errors_total: error.errorsTotal })
+      }))
     }
     if (error instanceof EnqueueError) {
       request.log.error({ err: error }, 'readings could not be queued')
       reply.header('retry-after', String(QUEUE_RETRY_AFTER_SECONDS))
-      return send(reply, request, problem(503, 'Service Unavailable', `The readings were not accepted because the queue is unavailable; nothing was stored. Retry in ${QUEUE_RETRY_AFTER_SECONDS} s.`))
+      // Part of a large request may already be on the queue (it spans several messages); saying nothing was
+      // stored would then be false. Sending the same readings again is safe either way: a reading is stored once.
+      const detail = error.partial
+        ? `The queue is unavailable: some of the readings were queued and will be stored, the others were not. Send the same readings again in ${QUEUE_RETRY_AFTER_SECONDS} s; readings already queued are stored only once.`
+        : `The readings were not accepted because the queue is unavailable; nothing was stored. Retry in ${QUEUE_RETRY_AFTER_SECONDS} s.`
+      return send(reply, request, problem(503, 'Service Unavailable', detail))
     }
     if (isConnectionError(error)) {
       request.log.error({ err: error }, 'database unreachable')

@@ -1,17 +1,25 @@
 import type { FastifyInstance } from 'fastify'
 import secureJson from 'secure-json-parse'
+import { jsonShapeProblem } from './json-shape.ts'
 import { HttpProblem } from './problem.ts'
 
 /**
  * Fastify's JSON parser answers every bad body with the same sentence; this
  * one says why (JSON.parse's position, or the forbidden __proto__/constructor key),
- * with the same protection against prototype poisoning.
+ * with the same protection against prototype poisoning, and refuses bodies whose
+ * parsed form would be far larger than their bytes before parsing them.
  */
 export function installJsonBodyParser (app: FastifyInstance): void {
   app.removeContentTypeParser('application/json')
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     if (body === '') {
       done(new HttpProblem(400, 'The body is empty; send JSON.'), undefined)
+      return
+    }
+    // What JSON.parse would build is bounded first: size alone does not bound it (see json-shape.ts).
+    const shape = jsonShapeProblem(body as string)
+    if (shape !== undefined) {
+      done(new HttpProblem(shape.status, shape.detail), undefined)
       return
     }
     try {

@@ -12,7 +12,8 @@ export const ProblemDetails = Type.Object({
     path: Type.String({ description: 'JSON pointer into the request part named by `in`' }),
     in: Type.String({ description: 'body, params, querystring or headers' }),
     message: Type.String()
-  }), { description: 'each problem found in the request' }))
+  }), { description: 'the problems found in the request (at most the first 100)' })),
+  errors_total: Type.Optional(Type.Integer({ description: 'how many problems were found when there were more than `errors` lists' }))
 }, { $id: 'ProblemDetails' })
 export type ProblemDetails = Static<typeof ProblemDetails>
 
@@ -35,11 +36,14 @@ export class HttpProblem extends Error {
   override name = 'HttpProblem'
   readonly statusCode: number
   readonly errors: ProblemError[] | undefined
+  /** how many problems there were, when `errors` lists only the first ones */
+  readonly errorsTotal: number | undefined
   readonly headers: Record<string, string>
-  constructor (statusCode: number, detail: string, options: { errors?: ProblemError[], headers?: Record<string, string>, cause?: unknown } = {}) {
+  constructor (statusCode: number, detail: string, options: { errors?: ProblemError[], errorsTotal?: number, headers?: Record<string, string>, cause?: unknown } = {}) {
     super(detail, { cause: options.cause })
     this.statusCode = statusCode
     this.errors = options.errors
+    this.errorsTotal = options.errorsTotal
     this.headers = options.headers ?? {}
   }
 }

@@ -1,10 +1,11 @@
-import { IngestAccepted, isOutOfRangeReason, LabReadingItem, MAX_READINGS_PER_REQUEST, UploadItem, UPLOAD_BODY_LIMIT_BYTES } from '@labclimate/contract'
+import { IngestAccepted, LabReadingItem, MAX_READINGS_PER_REQUEST, UploadItem, UPLOAD_BODY_LIMIT_BYTES } from '@labclimate/contract'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { HttpProblem, problemResponses } from '../http/problem.ts'
 import { LabParams, pathId } from '../labs/schemas.ts'
 import { acceptReadings, type IngestDeps, type IngestOutcome } from './accept-readings.ts'
+import { ingestValidatorCompiler } from './body-shape.ts'
 
 /** The lab of the device key that authenticated this request (the auth hook let only device keys in). */
 function deviceLab (request: FastifyRequest): number {
@@ -16,16 +17,18 @@ function deviceLab (request: FastifyRequest): number {
 function answer (reply: FastifyReply, outcome: IngestOutcome): IngestAccepted {
   const { metrics } = reply.server
   metrics.count('ReadingsAccepted', outcome.accepted)
-  metrics.count('ReadingsRejected', outcome.rejected.length)
-  metrics.count('ReadingsOutOfRange', outcome.rejected.filter((r) => isOutOfRangeReason(r.reason)).length)
-  if (outcome.accepted === 0 && outcome.rejected.length > 0) {
-    throw new HttpProblem(422, `None of the ${outcome.rejected.length} readings was accepted; see errors for each one.`, {
-      errors: outcome.rejected.map((r) => ({ index: r.index, path: `/${r.index}`, in: 'body', message: r.reason }))
+  metrics.count('ReadingsRejected', outcome.rejectedCount)
+  metrics.count('ReadingsOutOfRange', outcome.outOfRangeCount)
+  const listed = outcome.rejectedCount > outcome.rejected.length ? ` (the first ${outcome.rejected.length} are listed)` : ''
+  if (outcome.accepted === 0 && outcome.rejectedCount > 0) {
+    throw new HttpProblem(422, `None of the ${outcome.rejectedCount} readings was accepted; see errors for each one${listed}.`, {
+      errors: outcome.rejected.map((r) => ({ index: r.index, path: `/${r.index}`, in: 'body', message: r.reason })),
+      ...(listed === '' ? {} : { errorsTotal: outcome.rejectedCount })
     })
   }
   reply.code(202)
-  const refused = outcome.rejected.length === 0 ? '' : `; ${outcome.rejected.length} rejected`
-  return { status: true, message: `${outcome.accepted} ${outcome.accepted === 1 ? 'reading' : 'readings'} accepted${refused}`, accepted: outcome.accepted, rejected: outcome.rejected }
+  const refused = outcome.rejectedCount === 0 ? '' : `; ${outcome.rejectedCount} rejected${listed}`
+  return { status: true, message: `${outcome.accepted} ${outcome.accepted === 1 ? 'reading' : 'readings'} accepted${refused}`, accepted: outcome.accepted, rejected: outcome.rejected, rejected_count: outcome.rejectedCount }
 }
 
 const accepted = {
@@ -41,9 +44,10 @@ export default async function ingestRoutes (fastify: FastifyInstance): Promise<v
   app.post('/labs/upload', {
     config: { auth: 'device' },
     bodyLimit: UPLOAD_BODY_LIMIT_BYTES,
+    validatorCompiler: ingestValidatorCompiler({ oneObject: false }),
     schema: {
       summary: 'Upload readings of any labs (the legacy route)',
-      description: 'Answers 202 once every accepted reading is durably queued; invalid items are listed in `rejected` by index.',
+      description: 'Answers 202 once every accepted reading is durably queued; invalid items are listed in `rejected` by index (the first 100; `rejected_count` counts them all). An item that is not an object makes the whole body a 400.',
       tags: ['ingest'],
       body: Type.Array(UploadItem, { maxItems: MAX_READINGS_PER_REQUEST }),
       response: accepted
@@ -53,6 +57,7 @@ export default async function ingestRoutes (fastify: FastifyInstance): Promise<v
   app.post('/labs/:labId/readings', {
     config: { auth: 'device' },
     bodyLimit: UPLOAD_BODY_LIMIT_BYTES,
+    validatorCompiler: ingestValidatorCompiler({ oneObject: true }),
     schema: {
       summary: 'Upload one reading or an array of readings of one lab',
       tags: ['ingest'],

@@ -57,7 +57,7 @@ export default async function keyRoutes (fastify: FastifyInstance): Promise<void
     schema: { summary: 'Revoke an API key', tags: ['keys'], params: Type.Object({ keyId: PathId }), response: { 204: Type.Null(), ...problemResponses } }
   }, async (request, reply) => {
     if (!await revokeApiKey(app.db, pathId(request.params.keyId, 'Key'), app.now())) throw new HttpProblem(404, `There is no live key ${request.params.keyId}.`)
-    app.forgetApiKeys()
+    app.forgetApiKey(pathId(request.params.keyId, 'Key'))
     reply.code(204)
     return null
   })

@@ -1,12 +1,13 @@
-import { findExistingLabIds } from '@labclimate/store'
+import { findExistingLabIds, listLabIds } from '@labclimate/store'
 import fp from 'fastify-plugin'
 import type { Kysely } from 'kysely'
 import type { Database } from '@labclimate/store'
 
 /**
  * Knows which lab ids exist. Labs are never deleted, so an id once seen stays
- * valid and is remembered; unknown ids are looked up each time (a lab created
- * by another API task becomes known on its first upload).
+ * valid and is remembered (and served through a database outage); unknown ids
+ * are looked up each time (a lab created by another API task becomes known on
+ * its first upload). Every lab id is loaded at start.
  */
 export class LabDirectory {
   readonly #db: Kysely<Database>
@@ -39,5 +40,13 @@ declare module 'fastify' {
 }
 
 export default fp(async (app) => {
-  app.decorate('labDirectory', new LabDirectory(app.db))
+  const directory = new LabDirectory(app.db)
+  try {
+    const ids = await listLabIds(app.dbRead)
+    for (const id of ids) directory.remember(id)
+    app.log.info({ labs: ids.length }, 'lab directory warmed')
+  } catch (error) {
+    app.log.warn({ err: error }, 'lab directory not warmed: the database did not answer')
+  }
+  app.decorate('labDirectory', directory)
 }, { name: 'lab-directory', dependencies: ['database'] })

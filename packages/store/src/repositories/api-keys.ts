@@ -21,6 +21,11 @@ export function generateKey (): string {
   return `lc_${randomBytes(32).toString('base64url')}`
 }
 
+/** What every key generateKey makes looks like: a token of another shape is refused without a lookup. */
+export const API_KEY_PATTERN = /^lc_[A-Za-z0-9_-]{43}$/
+
+export const isWellFormedKey = (token: string): boolean => API_KEY_PATTERN.test(token)
+
 export function hashKey (key: string): string {
   return createHash('sha256').update(key).digest('hex')
 }
@@ -55,11 +60,22 @@ export async function createApiKey (db: Kysely<Database>, spec: { role: KeyRole,
 
 /** The live (not revoked) key with this clear-text value, if any. */
 export async function findActiveKey (db: Kysely<Database>, key: string): Promise<ApiKey | undefined> {
+  return await findActiveKeyByHash(db, hashKey(key))
+}
+
+/** The live key whose SHA-256 (hex, as hashKey gives it) is `keyHash`, if any. */
+export async function findActiveKeyByHash (db: Kysely<Database>, keyHash: string): Promise<ApiKey | undefined> {
   const row = await db.selectFrom('api_keys').selectAll()
-    .where('key_hash', '=', hashKey(key))
+    .where('key_hash', '=', keyHash)
     .where('revoked_at_ms', 'is', null)
     .executeTakeFirst()
   return row === undefined ? undefined : toApiKey(row)
+}
+
+/** Up to `limit` live keys with their hashes, newest first: what an API process loads into its key cache at start. */
+export async function listActiveKeysWithHashes (db: Kysely<Database>, limit: number): Promise<Array<{ keyHash: string, apiKey: ApiKey }>> {
+  const rows = await db.selectFrom('api_keys').selectAll().where('revoked_at_ms', 'is', null).orderBy('id', 'desc').limit(limit).execute()
+  return rows.map((r) => ({ keyHash: r.key_hash, apiKey: toApiKey(r) }))
 }
 
 export async function listApiKeys (db: Kysely<Database>): Promise<ApiKey[]> {

@@ -40,3 +40,9 @@ export async function findExistingLabIds (db: Kysely<Database>, ids: readonly nu
   const rows = await db.selectFrom('labs').select('id').where('id', 'in', ids).execute()
   return new Set(rows.map((r) => r.id))
 }
+
+/** Every lab id (labs are never deleted): what an API process loads into its lab directory at start. */
+export async function listLabIds (db: Kysely<Database>): Promise<number[]> {
+  const rows = await db.selectFrom('labs').select('id').execute()
+  return rows.map((r) => r.id)
+}

@@ -1,0 +1,71 @@
+// A TCP proxy in front of MySQL/MariaDB that counts the statements its clients send (COM_QUERY,
+// COM_STMT_EXECUTE) by reading the protocol's packets: what one process asked of the database,
+// however many other tests share the server.
+import { connect, createServer, type Socket } from 'node:net'
+
+const COM_QUERY = 0x03
+const COM_STMT_EXECUTE = 0x17
+
+export interface QueryCounter {
+  port: number
+  /** Statements sent through the proxy so far. */
+  statements: () => number
+  /** The text of every COM_QUERY seen (the first 200 characters). */
+  texts: string[]
+  /** Statements so far whose text matches `pattern` (e.g. /api_keys/: key lookups, not connection set-up). */
+  matching: (pattern: RegExp) => number
+  /** The same database URL, through the proxy. */
+  url: (databaseUrl: string) => string
+  close: () => Promise<void>
+}
+
+export async function startQueryCounter (databaseUrl: string): Promise<QueryCounter> {
+  const target = new URL(databaseUrl)
+  let statements = 0
+  const texts: string[] = []
+  const sockets = new Set<Socket>()
+  const server = createServer((client) => {
+    const upstream = connect(target.port === '' ? 3306 : Number(target.port), target.hostname)
+    for (const s of [client, upstream]) { sockets.add(s); s.once('close', () => sockets.delete(s)) }
+    // Packets: 3-byte little-endian length, 1-byte sequence, payload. A command is a packet with sequence 0.
+    let pending: Buffer = Buffer.alloc(0)
+    client.on('data', (chunk: Buffer) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
+      while (pending.length >= 4) {
+        const length = pending.readUIntLE(0, 3)
+        if (pending.length < 4 + length) break
+        const sequence = pending[3]
+        const command = pending[4]
+        if (sequence === 0 && (command === COM_QUERY || command === COM_STMT_EXECUTE)) {
+          statements++
+          if (command === COM_QUERY) texts.push(pending.subarray(5, Math.min(4 + length, 205)).toString())
+        }
+        pending = pending.subarray(4 + length)
+      }
+      upstream.write(chunk)
+    })
+    upstream.pipe(client)
+    const end = (): void => { client.destroy(); upstream.destroy() }
+    client.once('error', end); upstream.once('error', end)
+    client.once('close', end); upstream.once('close', end)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : 0
+  return {
+    port,
+    statements: () => statements,
+    texts,
+    matching: (pattern) => texts.filter((text) => pattern.test(text)).length,
+    url: (url) => {
+      const u = new URL(url)
+      u.hostname = '127.0.0.1'
+      u.port = String(port)
+      return u.toString()
+    },
+    close: async () => {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  }
+}
