@@ -140,7 +140,13 @@ export class ServiceStack extends Stack {
       environment: { ...common, ...iamDatabaseEnv(database, workerTask.taskRole, 'worker'), WORKER_CONSUMERS: String(config.worker.consumersPerTask), SQS_VISIBILITY_TIMEOUT_SECONDS: String(config.queue.visibilityTimeoutSeconds), MIGRATE_ON_START: 'false' },
       logging: ecs.LogDrivers.awsLogs({ logGroup: workerLogs, streamPrefix: 'worker' }),
       stopTimeout: Duration.seconds(30),
-      readonlyRootFilesystem: true
+      readonlyRootFilesystem: true,
+      // The image's HEALTHCHECK (Dockerfile.worker): the worker touches its liveness file every 5 s while its
+      // event loop turns; a file older than a minute means a hung process, which ECS then replaces.
+      healthCheck: {
+        command: ['CMD-SHELL', 'test -n "$(find "$WORKER_LIVENESS_FILE" -mmin -1 2>/dev/null)"'],
+        interval: Duration.seconds(30), timeout: Duration.seconds(5), retries: 3, startPeriod: Duration.seconds(60)
+      }
     })
     queue.grantConsumeMessages(workerTask.taskRole)
 
