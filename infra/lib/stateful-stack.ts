@@ -1,19 +1,24 @@
 // Everything that holds data or addresses: network, security groups, Aurora MySQL, SQS, buckets.
 // Services come and go in ServiceStack; this stack is deployed first and changed rarely.
-import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib'
+import { CfnOutput, Duration, Fn, RemovalPolicy, SecretValue, Stack, Validations, type StackProps } from 'aws-cdk-lib'
 import * as ec2 from 'aws-cdk-lib/aws-ec2'
 import * as logs from 'aws-cdk-lib/aws-logs'
 import * as rds from 'aws-cdk-lib/aws-rds'
 import * as s3 from 'aws-cdk-lib/aws-s3'
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager'
 import * as sqs from 'aws-cdk-lib/aws-sqs'
 import type { Construct } from 'constructs'
 import type { StageConfig } from './config.ts'
+import { AuroraBurstFloor } from './constructs/aurora-burst-floor.ts'
 
 export interface StatefulStackProps extends StackProps { config: StageConfig }
 
 export const DB_PORT = 3306
 export const DB_NAME = 'labclimate'
 export const API_PORT = 3000
+/** What the admin-key secret holds before the first bootstrap: not a key, and says so. */
+export const ADMIN_KEY_PLACEHOLDER = 'no admin key yet: the release task (scripts/deploy.sh) writes it here'
+export const archiveExportName = (stage: string): string => `Labclimate-${stage}-ArchiveBucketName`
 
 export class StatefulStack extends Stack {
   readonly vpc: ec2.Vpc
@@ -25,9 +30,18 @@ export class StatefulStack extends Stack {
   readonly queue: sqs.Queue
   readonly deadLetterQueue: sqs.Queue
   readonly archiveBucket: s3.Bucket
+  /**
+   * The archive's name as other stacks should use it: prod's fixed name, or (dev) an import of the export
+   * archiveExportName(stage), a stable string that cdk-nag acknowledgements can cite.
+   */
   readonly archiveBucketName: string
+  /** What cdk-nag prints for that name in a policy resource. */
+  readonly archiveBucketNagName: string
   readonly logsBucket: s3.Bucket
+  /** Written by the bootstrap task (the first admin API key); read by the operator. */
+  readonly adminKeySecret: secretsmanager.Secret
   private readonly azs: string[]
+  private readonly stage: string
 
   constructor (scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props)
@@ -68,15 +82,36 @@ export class StatefulStack extends Stack {
     this.databaseSecurityGroup.addIngressRule(this.workerSecurityGroup, ec2.Port.tcp(DB_PORT), 'worker and maintenance tasks')
 
     // ---- Aurora MySQL 3, Serverless v2, only in the isolated subnets ----
+    const engine = rds.DatabaseClusterEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.VER_3_10_4 })
+    // One parameter group for what the server enforces and records: TLS on every connection (the apps
+    // verify the RDS CA), the slow-query log (exported to CloudWatch below) and the audit log of
+    // connections, DDL and grants.
+    const parameterGroup = new rds.ParameterGroup(this, 'ClusterParameters', {
+      engine,
+      description: `labclimate ${config.stage}: TLS required, slow-query and audit logs`,
+      parameters: {
+        require_secure_transport: 'ON',
+        slow_query_log: '1',
+        long_query_time: '1',
+        log_output: 'FILE',
+        server_audit_logging: '1',
+        server_audit_events: 'CONNECT,QUERY_DDL,QUERY_DCL'
+      }
+    })
+    const { database } = config
     this.database = new rds.DatabaseCluster(this, 'Aurora', {
-      engine: rds.DatabaseClusterEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.VER_3_10_4 }),
-      credentials: rds.Credentials.fromGeneratedSecret('labclimate_admin', { secretName: `labclimate/${config.stage}/db` }),
+      engine,
+      parameterGroup,
+      // The master user is only for the bootstrap task (it creates the per-role IAM users); a fixed secret
+      // name in dev would block a redeploy while the destroyed one waits out its recovery window.
+      credentials: rds.Credentials.fromGeneratedSecret('labclimate_admin', prod ? { secretName: `labclimate/${config.stage}/db` } : {}),
       defaultDatabaseName: DB_NAME,
       port: DB_PORT,
       writer: rds.ClusterInstance.serverlessV2('writer', { enablePerformanceInsights: true }),
-      readers: Array.from({ length: config.database.readers }, (_, i) => rds.ClusterInstance.serverlessV2(`reader${i + 1}`, { scaleWithWriter: true, enablePerformanceInsights: true })),
-      serverlessV2MinCapacity: config.database.minCapacityAcu,
-      serverlessV2MaxCapacity: config.database.maxCapacityAcu,
+      readers: Array.from({ length: database.readers }, (_, i) => rds.ClusterInstance.serverlessV2(`reader${i + 1}`, { scaleWithWriter: database.readerScalesWithWriter, enablePerformanceInsights: true })),
+      serverlessV2MinCapacity: database.minCapacityAcu,
+      serverlessV2MaxCapacity: database.maxCapacityAcu,
+      ...(database.autoPauseMinutes !== undefined ? { serverlessV2AutoPauseDuration: Duration.minutes(database.autoPauseMinutes) } : {}),
       vpc: this.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
       securityGroups: [this.databaseSecurityGroup],
@@ -100,7 +135,20 @@ export class StatefulStack extends Stack {
     }
     this.acknowledgeLogRetention()
     // Rotation Lambda in the app subnets; CDK opens the database security group to its own group.
+    // Only the bootstrap task reads the master password (fresh, at its start), so rotation breaks nothing.
     this.database.addRotationSingleUser({ automaticallyAfter: Duration.days(30), vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } })
+    if (config.burst !== undefined && database.burstMinCapacityAcu !== undefined) {
+      new AuroraBurstFloor(this, 'AuroraBurstFloor', { cluster: this.database, stage: config.stage, timeZone: config.burstTimeZone, burst: config.burst, burstMinCapacityAcu: database.burstMinCapacityAcu, minCapacityAcu: database.minCapacityAcu, maxCapacityAcu: database.maxCapacityAcu })
+    }
+
+    // Holds a placeholder until the release task's bootstrap stores the first admin key in it (SecretString =
+    // the key). CloudFormation writes the value only on create or when this text changes: never change it.
+    this.adminKeySecret = new secretsmanager.Secret(this, 'AdminKey', {
+      description: `labclimate ${config.stage}: the first admin API key, written by the bootstrap task`,
+      secretStringValue: SecretValue.unsafePlainText(ADMIN_KEY_PLACEHOLDER),
+      removalPolicy: retain
+    })
+    Validations.of(this.adminKeySecret).acknowledge({ id: 'AwsSolutions-SMG4', reason: 'An API key of labclimate itself, not a database or AWS credential: rotated by creating a new admin key with the CLI task and revoking the old one (docs/deploy.md).' })
 
     // ---- SQS: readings queue + DLQ ----
     this.deadLetterQueue = new sqs.Queue(this, 'ReadingsDlq', {
@@ -128,12 +176,16 @@ export class StatefulStack extends Stack {
       enforceSSL: true,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
       lifecycleRules: [{ expiration: Duration.days(prod ? 365 : 30) }],
-      removalPolicy: RemovalPolicy.RETAIN
+      // Dev is torn down and redeployed: nothing of it may stay behind (the ALB's logs go with it).
+      removalPolicy: retain,
+      autoDeleteObjects: !prod
     })
     Validations.of(this.logsBucket).acknowledge({ id: 'AwsSolutions-S1', reason: 'This is the access-log bucket itself; logging it into itself would loop.' })
-    this.archiveBucketName = `labclimate-${config.stage}-archive-${this.account}-${this.region}`
+    // Prod's archive has a stable name (operators and restores find it); dev's is generated, so a
+    // destroyed dev stage can be deployed again at once.
+    const fixedName = prod ? `labclimate-${config.stage}-archive-${this.account}-${this.region}` : undefined
     this.archiveBucket = new s3.Bucket(this, 'Archive', {
-      bucketName: this.archiveBucketName,
+      ...(fixedName !== undefined ? { bucketName: fixedName } : {}),
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
@@ -144,17 +196,30 @@ export class StatefulStack extends Stack {
         transitions: [{ storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL, transitionAfter: Duration.days(config.archive.glacierAfterDays) }],
         noncurrentVersionExpiration: Duration.days(30)
       }],
-      removalPolicy: RemovalPolicy.RETAIN
+      removalPolicy: retain,
+      autoDeleteObjects: !prod
     })
+    this.archiveBucketName = fixedName ?? Fn.importValue(archiveExportName(config.stage))
+    this.archiveBucketNagName = fixedName ?? archiveExportName(config.stage)
+    this.stage = config.stage
+    if (!prod) this.acknowledgeAutoDelete()
     this.outputs()
   }
 
   private outputs (): void {
-    // Read by scripts/deploy.sh to run the one-off migration task.
+    // Read by scripts/deploy.sh to run the release task and print the admin commands.
     new CfnOutput(this, 'AppSubnetIds', { value: this.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnetIds.join(',') })
     new CfnOutput(this, 'WorkerSecurityGroupId', { value: this.workerSecurityGroup.securityGroupId })
     new CfnOutput(this, 'QueueUrl', { value: this.queue.queueUrl })
-    new CfnOutput(this, 'ArchiveBucketName', { value: this.archiveBucketName })
+    new CfnOutput(this, 'ArchiveBucketName', { value: this.archiveBucket.bucketName, exportName: archiveExportName(this.stage) })
+    new CfnOutput(this, 'AdminKeySecretArn', { value: this.adminKeySecret.secretArn })
+  }
+
+  private acknowledgeAutoDelete (): void {
+    // CDK's singleton provider behind autoDeleteObjects (dev only: empties the buckets on destroy).
+    const provider = this.node.tryFindChild('Custom::S3AutoDeleteObjectsCustomResourceProvider')
+    if (provider === undefined) return
+    Validations.of(provider).acknowledge({ id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'CDK-internal provider that empties the dev buckets on destroy; its role uses the basic Lambda logging policy.' })
   }
 
   private acknowledgeLogRetention (): void {

@@ -14,9 +14,10 @@ type Props = Record<string, any> // eslint-disable-line @typescript-eslint/no-ex
 const all = (type: string): Array<[string, Props]> => Object.entries(tpl.findResources(type)).map(([id, r]) => [id, (r.Properties ?? {}) as Props])
 const container = (name: string): Props => all('AWS::ECS::TaskDefinition').map(([, p]) => (p.ContainerDefinitions as Props[])[0] as Props).find((d) => d.Name === name) as Props
 
-t.test('ECS Fargate cluster with Container Insights; API and worker services in private subnets', async (t) => {
-  tpl.resourceCountIs('AWS::ECS::Cluster', 1)
-  tpl.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] })
+t.test('ECS Fargate cluster with Container Insights (in the release stack); API and worker services in private subnets', async (t) => {
+  tpl.resourceCountIs('AWS::ECS::Cluster', 0)
+  prod.releaseTemplate.resourceCountIs('AWS::ECS::Cluster', 1)
+  prod.releaseTemplate.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] })
   tpl.resourceCountIs('AWS::ECS::Service', 2)
   for (const [, p] of all('AWS::ECS::Service')) {
     t.equal(p.LaunchType, 'FARGATE')
@@ -27,17 +28,19 @@ t.test('ECS Fargate cluster with Container Insights; API and worker services in 
   tpl.hasResourceProperties('AWS::ECS::TaskDefinition', { Cpu: String(c.worker.cpu), Memory: String(c.worker.memoryMiB), ContainerDefinitions: [Match.objectLike({ Name: 'worker' })] })
 })
 
-t.test('the database password reaches the containers only as an ECS secret', async (t) => {
-  for (const name of ['api', 'worker', 'migrate', 'maintenance']) {
+t.test('no service task gets a database password: each connects as its own IAM user over TLS', async (t) => {
+  for (const [name, user] of [['api', 'labclimate_api'], ['worker', 'labclimate_worker'], ['maintenance', 'labclimate_maintenance']] as const) {
     const d = container(name)
     t.ok(d, `${name} container`)
-    const env = (d.Environment as Array<{ Name: string }>).map((e) => e.Name)
-    t.notOk(env.includes('DATABASE_URL'), `${name}: no DATABASE_URL in plain env`)
-    t.notOk(env.includes('DB_PASSWORD'), `${name}: no DB_PASSWORD in plain env`)
-    for (const n of ['DB_HOST', 'DB_PORT', 'DB_NAME', 'AWS_REGION']) t.ok(env.includes(n), `${name}: ${n}`)
-    const secrets = (d.Secrets as Array<{ Name: string, ValueFrom: unknown }>)
-    t.same(secrets.map((s) => s.Name).sort(), ['DB_PASSWORD', 'DB_USER'])
-    t.match(JSON.stringify(secrets.find((s) => s.Name === 'DB_PASSWORD')?.ValueFrom), /:password::/)
+    const env = Object.fromEntries((d.Environment as Array<{ Name: string, Value: unknown }>).map((e) => [e.Name, e.Value]))
+    t.equal(d.Secrets, undefined, `${name}: no ECS secrets (the master secret is only the release task's)`)
+    t.notOk('DB_PASSWORD' in env || 'DB_USER' in env || 'DB_HOST' in env, `${name}: no DB_* password plumbing`)
+    t.notMatch(JSON.stringify(env.DATABASE_URL), /:[^/@"]*@/, `${name}: no password in DATABASE_URL`)
+    t.match(JSON.stringify(env.DATABASE_URL), new RegExp(`mysql://${user}@`), `${name}: connects as ${user}`)
+    t.match(JSON.stringify(env.DATABASE_URL), /EndpointAddress/, `${name}: writer endpoint`)
+    t.equal(env.DATABASE_IAM_AUTH, 'true', `${name}: IAM token per connection`)
+    t.equal(env.DATABASE_TLS, 'true', `${name}: TLS`)
+    t.equal(env.AWS_REGION, 'eu-central-1', `${name}: region for the token signer`)
     t.equal(d.ReadonlyRootFilesystem, true)
     t.same(d.MountPoints, [{ ContainerPath: '/tmp', SourceVolume: 'tmp', ReadOnly: false }], `${name}: writable /tmp only`)
   }
@@ -45,13 +48,21 @@ t.test('the database password reaches the containers only as an ECS secret', asy
   t.equal(container('worker').StopTimeout, 30)
 })
 
-t.test('API behind an HTTPS ALB: readiness health check, deregistration shorter than the stop timeout', async (t) => {
+t.test('both containers have a health check: the API asks /health/live, the worker shows its liveness file is fresh', async (t) => {
+  t.match(JSON.stringify(container('api').HealthCheck?.Command), /\/health\/live/)
+  const worker = container('worker').HealthCheck?.Command as string[] | undefined
+  t.equal(worker?.[0], 'CMD-SHELL')
+  t.match(worker?.[1], /find "\$WORKER_LIVENESS_FILE" -mmin -1/, 'the same check as the image HEALTHCHECK (Dockerfile.worker)')
+})
+
+t.test('API behind an HTTPS ALB: liveness health check, deregistration shorter than the stop timeout', async (t) => {
   tpl.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 1)
   tpl.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internet-facing' })
   tpl.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 443, Protocol: 'HTTPS' })
   tpl.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 80, DefaultActions: [Match.objectLike({ Type: 'redirect' })] })
   const [[, tg]] = all('AWS::ElasticLoadBalancingV2::TargetGroup') as [[string, Props]]
-  t.equal(tg.HealthCheckPath, '/health/ready')
+  // Liveness: a database blip must not make the ALB (and so ECS) replace every API task.
+  t.equal(tg.HealthCheckPath, '/health/live')
   t.equal(tg.Port, 3000)
   const delay = Number((tg.TargetGroupAttributes as Array<{ Key: string, Value: string }>).find((a) => a.Key === 'deregistration_delay.timeout_seconds')?.Value)
   t.ok(delay > 0 && delay < 30, `deregistration delay ${delay}s < 30 s stop timeout`)
@@ -72,10 +83,10 @@ t.test('before the 23:00 burst the floors rise to the capacity plan, and fall ba
   const scalable = all('AWS::ApplicationAutoScaling::ScalableTarget').map(([, p]) => p)
   const api = scalable.find((p) => p.MaxCapacity === c.api.maxTasks) as Props
   const worker = scalable.find((p) => p.MaxCapacity === c.worker.maxTasks) as Props
-  const actions = (p: Props): Array<[string, number]> => (p.ScheduledActions as Props[]).map((a) => [a.Schedule, a.ScalableTargetAction.MinCapacity])
-  t.same(actions(api), [['cron(50 22 * * ? *)', 4], ['cron(30 23 * * ? *)', c.api.minTasks]])
-  t.same(actions(worker), [['cron(50 22 * * ? *)', 4], ['cron(30 23 * * ? *)', c.worker.minTasks]])
-  t.equal(c.database.minCapacityAcu, 4, 'Aurora floor from docs/capacity.md')
+  const actions = (p: Props): Array<[string, number, string]> => (p.ScheduledActions as Props[]).map((a) => [a.Schedule, a.ScalableTargetAction.MinCapacity, a.Timezone])
+  t.same(actions(api), [['cron(50 22 * * ? *)', 4, 'UTC'], ['cron(30 23 * * ? *)', c.api.minTasks, 'UTC']])
+  t.same(actions(worker), [['cron(50 22 * * ? *)', 4, 'UTC'], ['cron(30 23 * * ? *)', c.worker.minTasks, 'UTC']])
+  t.equal(c.database.burstMinCapacityAcu, 4, 'Aurora burst floor from docs/capacity.md')
   t.equal(c.worker.maxTasks, 8)
 })
 
@@ -105,6 +116,11 @@ t.test('least-privilege task roles from grant*()', async (t) => {
   const api = of('ApiTaskTaskRole')
   const worker = of('WorkerTaskTaskRole')
   const maintenance = of('MaintenanceTaskTaskRole')
+  // rds-db:connect as the role's own database user, and as no other.
+  const connects = (doc: string): string[] => [...doc.matchAll(/dbuser:[^\]]*?\/(labclimate_\w+)/g)].map((m) => m[1] as string)
+  t.same(connects(api), ['labclimate_api'])
+  t.same(connects(worker), ['labclimate_worker'])
+  t.same(connects(maintenance), ['labclimate_maintenance'])
   t.match(api, /sqs:SendMessage/)
   t.notMatch(api, /sqs:ReceiveMessage|sqs:DeleteMessage|s3:/)
   t.match(worker, /sqs:ReceiveMessage/)
@@ -115,6 +131,9 @@ t.test('least-privilege task roles from grant*()', async (t) => {
   t.notMatch(maintenance, /s3:DeleteObject|sqs:/)
   t.match(maintenance, /labclimate-prod-archive-111111111111-eu-central-1/)
   t.notMatch(api + worker + maintenance, /"Action":"\*"|"Resource":"\*"/, 'no wildcard action or resource on task roles')
+  t.notMatch(api + worker + maintenance, /secretsmanager:/, 'no task role reads a secret')
+  const executionPolicies = policies.filter(([id]) => /ExecutionRole/.test(id)).map(([, d]) => d).join('\n')
+  t.notMatch(executionPolicies, /secretsmanager:/, 'no execution role fetches the master secret')
 })
 
 t.test('hourly maintenance job: scheduled Fargate task with the worker image and the archive env', async (t) => {

@@ -65,12 +65,28 @@ t.test('Aurora MySQL 3, Serverless v2 sized from the stage config, encrypted, ba
     })
     s.statefulTemplate.resourceCountIs('AWS::RDS::DBInstance', 1 + c.readers)
     s.statefulTemplate.hasResourceProperties('AWS::RDS::DBInstance', { DBInstanceClass: 'db.serverless' })
-    s.statefulTemplate.resourceCountIs('AWS::SecretsManager::Secret', 1)
+    s.statefulTemplate.resourceCountIs('AWS::SecretsManager::Secret', 2) // master user, first admin key
     s.statefulTemplate.resourceCountIs('AWS::SecretsManager::RotationSchedule', 1)
   }
   t.equal(Object.keys(prod.statefulTemplate.findResources('AWS::RDS::DBCluster', { UpdateReplacePolicy: 'Snapshot' })).length, 1, 'prod cluster snapshots when replaced')
   t.equal(Object.keys(prod.statefulTemplate.findResources('AWS::RDS::DBCluster', { DeletionPolicy: 'Snapshot' })).length, 1, 'prod cluster snapshots on delete')
   t.equal(Object.keys(prod.statefulTemplate.findResources('AWS::RDS::DBCluster', { Properties: { DeletionProtection: true } })).length, 1, 'prod cluster has deletion protection in the template')
+})
+
+t.test('dev can be destroyed and deployed again: nothing retained, no fixed names that would collide', async (t) => {
+  for (const s of [dev.statefulTemplate, dev.releaseTemplate, dev.serviceTemplate]) {
+    const resources = Object.entries(s.toJSON().Resources as Record<string, { Type: string, DeletionPolicy?: string, Properties?: Record<string, unknown> }>)
+    const retained = resources.filter(([, r]) => r.DeletionPolicy === 'Retain' || r.DeletionPolicy === 'RetainExceptOnCreate').map(([id]) => id)
+    t.same(retained, [], 'no resource outlives cdk destroy')
+  }
+  const buckets = Object.values(dev.statefulTemplate.findResources('AWS::S3::Bucket')).map((r) => r.Properties as Record<string, unknown>)
+  t.equal(buckets.length, 2)
+  t.ok(buckets.every((b) => b.BucketName === undefined), 'bucket names generated')
+  dev.statefulTemplate.resourceCountIs('Custom::S3AutoDeleteObjects', 2)
+  const secrets = Object.values(dev.statefulTemplate.findResources('AWS::SecretsManager::Secret')).map((r) => r.Properties as Record<string, unknown>)
+  t.ok(secrets.every((p) => p.Name === undefined), 'secret names generated (a destroyed secret keeps its name for its recovery window)')
+  // Prod keeps what holds data.
+  t.equal(Object.keys(prod.statefulTemplate.findResources('AWS::S3::Bucket', { DeletionPolicy: 'Retain' })).length, 2, 'prod buckets retained')
 })
 
 t.test('SQS queue + DLQ: redrive, encryption, size and retention set explicitly', async (t) => {

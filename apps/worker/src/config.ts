@@ -21,6 +21,8 @@ export interface WorkerConfig {
   stage?: string
   /** How often LabsReporting24h is counted (default 5 min). */
   fleetReportSeconds?: number
+  /** A file touched every few seconds while the event loop turns; the image's HEALTHCHECK reads its age. */
+  livenessFile?: string | undefined
 }
 
 /** Parses and validates the worker's environment; throws ConfigError naming every problem. */
@@ -41,7 +43,8 @@ export function loadWorkerConfig (env: Env): WorkerConfig {
     migrateOnStart: read.bool('MIGRATE_ON_START', { default: true }),
     metricsEmf: read.bool('METRICS_EMF', { default: true }),
     stage: read.string('STAGE', { default: DEFAULT_STAGE }) as string,
-    fleetReportSeconds: read.int('FLEET_REPORT_SECONDS', { default: 300, min: 1, max: 3600 })
+    fleetReportSeconds: read.int('FLEET_REPORT_SECONDS', { default: 300, min: 1, max: 3600 }),
+    livenessFile: read.string('WORKER_LIVENESS_FILE')
   }
   read.done()
   return config
