@@ -1,9 +1,8 @@
 // The load balancer checks liveness only, so that a database blip does not make ECS replace every API
 // task. Whether the database and the queue answer is still worth knowing: each task probes both on a
 // timer and reports DatabaseReady / QueueReady (1 or 0), which the readiness alarms watch.
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs'
 import fp from 'fastify-plugin'
-import { sql } from 'kysely'
+import { probeReadiness, READINESS_TIMEOUT_MS } from '../readiness.ts'
 
 export interface ReadinessMetricsOptions {
   queueUrl: string
@@ -13,23 +12,10 @@ export interface ReadinessMetricsOptions {
   timeoutMs?: number
 }
 
-async function answers (probe: () => Promise<unknown>, timeoutMs: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => { resolve(false) }, timeoutMs) })
-  try {
-    return await Promise.race([probe().then(() => true, () => false), timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-export default fp<ReadinessMetricsOptions>(async (app, { queueUrl, intervalMs = 60_000, timeoutMs = 5_000 }) => {
+export default fp<ReadinessMetricsOptions>(async (app, { queueUrl, intervalMs = 60_000, timeoutMs = READINESS_TIMEOUT_MS }) => {
   let running: Promise<void> | undefined
   const probe = async (): Promise<void> => {
-    const [database, queue] = await Promise.all([
-      answers(async () => await sql`SELECT 1`.execute(app.db), timeoutMs),
-      answers(async () => await app.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] })), timeoutMs)
-    ])
+    const { database, queue } = await probeReadiness(app, queueUrl, timeoutMs)
     app.metrics.gauge('DatabaseReady', database ? 1 : 0)
     app.metrics.gauge('QueueReady', queue ? 1 : 0)
     if (!database || !queue) app.log.warn({ database, queue }, 'readiness probe: a dependency does not answer')
