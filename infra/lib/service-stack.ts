@@ -123,7 +123,7 @@ export class ServiceStack extends Stack {
       protocol: elbv2.ApplicationProtocol.HTTP,
       targets: [this.apiService],
       // Liveness, not readiness: in a database blip or failover the tasks keep serving ingest from their
-      // caches instead of being replaced; readiness is an alarm (docs/decisions/0007-health-checks.md).
+      // caches instead of being replaced; readiness is an alarm (docs/decisions/0006-health-checks.md).
       healthCheck: { path: ALB_HEALTH_PATH, healthyHttpCodes: '200', interval: Duration.seconds(15), timeout: Duration.seconds(5), healthyThresholdCount: 2, unhealthyThresholdCount: 3 },
       // Shorter than the 30 s stop timeout: the ALB stops sending before ECS sends SIGKILL.
       deregistrationDelay: Duration.seconds(20)
