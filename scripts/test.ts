@@ -5,16 +5,21 @@
 // A run that executed nothing fails; with CI=true so does any skip (todo is listed, not failed): CI is expected to run everything
 // (the browser tests, cfn-lint, the chaos test, the container images), and a skip there hides that it did not.
 // `pnpm test:chaos` runs only the chaos tests; other arguments go to tap (e.g. one test file).
+// The full run ends with the MySQL leg (test/support/mysql-leg.ts): the database-backed files again, on
+// real MySQL in a container; `node scripts/test.ts --mysql [files]` runs only that leg.
 //
 // It installs what the suite needs beyond node_modules, so it runs on a machine with only Node and npm:
 // a private MariaDB server for this run (test/support/mariadb-server.ts; TEST_DATABASE_URL points the
-// suite at a server of your own instead), and Debian's Chromium for the browser tests when it may
-// (root or passwordless sudo; without it those tests skip and say so).
+// suite at a server of your own instead), Debian's Chromium for the browser tests, and podman, runc and
+// mmdebstrap for the images test and the MySQL leg, when it may (root or passwordless sudo; without it those
+// tests skip and say so).
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { readEnv } from '@labclimate/config'
+import { containerSupport } from '../test/support/containers.ts'
 import { suiteServer, type SuiteServer } from '../test/support/mariadb-server.ts'
+import { runMySqlLeg } from '../test/support/mysql-leg.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const tapBin = `${root}node_modules/.bin/tap`
@@ -38,12 +43,13 @@ const SKIP_LINE = /^(\s*)(?:not )?ok \d+(?: - (.*?))? # (SKIP|TODO)\b:? ?(.*)$/i
 const SUMMARY_LINE = /^# \{ total: (\d+)(.*)\}$/
 
 /** Runs tap, passing its TAP output through, and reads its closing "# { total, pass, fail, skip, todo }" line. */
-async function runTap (args: string[]): Promise<Counts> {
+async function runTap (args: string[], testEnv: Record<string, string> = suiteEnv): Promise<Counts> {
+  if (interrupted) return { pass: 0, fail: 0, skip: 0 } // e.g. Ctrl-C while the MySQL leg's server was starting
   return await new Promise((resolve) => {
     // tap leads a process group of its own holding every test process and the apps they start, so that
     // nothing outlives the run: the group is killed when tap ends (an app whose test was killed by a
     // timeout would otherwise live on) and when the run is interrupted (see `interrupt`).
-    const child = spawn(tapBin, ['--reporter=tap', ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: root, env: { ...process.env, ...suiteEnv }, detached: true })
+    const child = spawn(tapBin, ['--reporter=tap', ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: root, env: { ...process.env, ...testEnv }, detached: true })
     tapGroup = child.pid
     let rest = ''
     let counts: Counts | undefined
@@ -94,7 +100,9 @@ const inCi = env.bool('CI', { default: false })
 env.done()
 
 const args = process.argv.slice(2)
-const runs: string[][] = args[0] === '--chaos' ? [chaosFiles] : args.length > 0 ? [args] : [[], chaosFiles]
+const mysqlOnly = args[0] === '--mysql'
+const runs: string[][] = mysqlOnly ? [] : args[0] === '--chaos' ? [chaosFiles] : args.length > 0 ? [args] : [[], chaosFiles]
+const mysqlLeg = mysqlOnly || args.length === 0
 let total: Counts = { pass: 0, fail: 0, skip: 0 }
 let database: SuiteServer | undefined
 // Ctrl-C reaches only this process (tap's group is its own): end the tests; the server goes after them. `on`, not
@@ -111,12 +119,20 @@ const interrupt = (): void => {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, interrupt)
 try {
   ensureChromium()
+  // podman, runc and mmdebstrap for the images test and the MySQL leg (installed here when root, like Chromium).
+  containerSupport(say)
   if (ownDatabaseUrl !== undefined) say('MariaDB/MySQL from TEST_DATABASE_URL (the chaos test skips: it restarts only a server of its own)')
-  database = await suiteServer(ownDatabaseUrl, say)
-  suiteEnv = { TEST_DATABASE_URL: database.url, ...(database.server === undefined ? {} : { TEST_MARIADB: JSON.stringify(database.server) }) }
+  if (runs.length > 0) {
+    database = await suiteServer(ownDatabaseUrl, say)
+    suiteEnv = { TEST_DATABASE_URL: database.url, ...(database.server === undefined ? {} : { TEST_MARIADB: JSON.stringify(database.server) }) }
+  }
   for (const run of runs) {
     if (interrupted) break
     const counts = await runTap(run)
+    total = { pass: total.pass + counts.pass, fail: total.fail + counts.fail, skip: total.skip + counts.skip }
+  }
+  if (mysqlLeg && !interrupted) {
+    const counts = await runMySqlLeg(runTap, say, ...(mysqlOnly && args.length > 1 ? [args.slice(1)] : []))
     total = { pass: total.pass + counts.pass, fail: total.fail + counts.fail, skip: total.skip + counts.skip }
   }
 } catch (error) {

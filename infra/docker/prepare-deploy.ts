@@ -2,7 +2,7 @@
 // injected into its node_modules, then checks that no TypeScript is left to load at run time.
 // pnpm deploy hard-links package.json to the workspace's own file, so each one is replaced, never
 // edited in place.
-import { readdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs'
+import { existsSync, lstatSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 const out = process.argv[2]
@@ -37,6 +37,20 @@ for (const entry of readdirSync(store)) {
   publish(join(store, entry, 'node_modules', '@labclimate', name))
 }
 
+// The image's app layer holds only what runs: files Node never loads from node_modules (type declarations,
+// TypeScript sources, source maps, Markdown) are removed. Unlinked, never edited: they may be hard links
+// into pnpm's store.
+const NOT_RUN = /\.(d\.[mc]?ts|[mc]?ts|map|md|markdown)$/i
+let pruned = 0
+function prune (dir: string): void {
+  for (const d of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, d.name)
+    if (d.isDirectory()) prune(path)
+    else if (d.isFile() && NOT_RUN.test(d.name)) { pruned += lstatSync(path).size; unlinkSync(path) }
+  }
+}
+prune(join(out, 'node_modules'))
+
 // Nothing that Node would refuse to load: no .ts outside type declarations.
 function walk (dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
@@ -47,4 +61,4 @@ function walk (dir: string): string[] {
 }
 const leftovers = [...walk(join(out, 'dist')), ...walk(store).filter((p) => p.includes('@labclimate+'))]
 if (leftovers.length > 0) throw new Error(`TypeScript left in the deploy folder:\n${leftovers.join('\n')}`)
-console.log(`prepare-deploy: ${out} ready`)
+console.log(`prepare-deploy: ${out} ready (${(pruned / 1e6).toFixed(1)} MB of declarations, sources, maps and Markdown left out)`)

@@ -54,13 +54,24 @@ export interface StageConfig {
     api5xxPercent: number
     apiP99Seconds: number
     workerErrorsPer5Min: number
+    /** Fewer than this share of labs with every reading of last night's upload window raises UploadIncomplete. */
+    minCompleteUploadRatio: number
+    /** Local hour of the fleet by which the nightly burst must have left the queue. */
+    queueDrainedByHour: number
+    acuUtilizationPercent: number
+    /** Freeable memory below this while Aurora runs at its maximum capacity means it needs more. */
+    freeableMemoryMiB: number
+    deadlocksPerSecond: number
   }
+  /** The devices' nightly upload: local hour, and how long after it the maintenance job judges completeness. */
+  upload: { hour: number, completenessGraceHours: number }
 }
 
 const base = {
   vpcCidr: '10.40.0.0/16',
   queue: { maxReceiveCount: 5, retentionDays: 4, dlqRetentionDays: 14, visibilityTimeoutSeconds: 60, maxMessageSizeBytes: 262_144 },
   archive: { rawDays: 35, minuteDays: 400, hourDays: 3650, glacierAfterDays: 30 },
+  upload: { hour: 23, completenessGraceHours: 3 },
   burstTimeZone: 'UTC',
   // A site with many labs behind one NAT address uploads them all around 23:00 (one request per lab), and
   // a Postman user sends a few; 3,000 per 5 minutes per address leaves room for ~3,000 labs behind one
@@ -79,7 +90,7 @@ export const STAGES: Record<StageName, Omit<StageConfig, 'availabilityZones'>> =
     worker: { cpu: 512, memoryMiB: 1024, minTasks: 1, maxTasks: 2, consumersPerTask: 2, backlogPerTaskTarget: 100 },
     burst: undefined,
     logRetentionDays: 7,
-    alarms: { minLabsReporting: 1, oldestMessageSeconds: 900, api5xxPercent: 5, apiP99Seconds: 2, workerErrorsPer5Min: 5 }
+    alarms: { minLabsReporting: 1, oldestMessageSeconds: 900, api5xxPercent: 5, apiP99Seconds: 2, workerErrorsPer5Min: 5, minCompleteUploadRatio: 0.9, queueDrainedByHour: 3, acuUtilizationPercent: 90, freeableMemoryMiB: 256, deadlocksPerSecond: 1 }
   },
   prod: {
     ...base,
@@ -95,7 +106,7 @@ export const STAGES: Record<StageName, Omit<StageConfig, 'availabilityZones'>> =
     worker: { cpu: 1024, memoryMiB: 2048, minTasks: 1, maxTasks: 8, consumersPerTask: 4, backlogPerTaskTarget: 1000 },
     burst: { start: { hour: 22, minute: 50 }, end: { hour: 23, minute: 30 }, apiMinTasks: 4, workerMinTasks: 4 },
     logRetentionDays: 90,
-    alarms: { minLabsReporting: 1, oldestMessageSeconds: 900, api5xxPercent: 1, apiP99Seconds: 2, workerErrorsPer5Min: 5 }
+    alarms: { minLabsReporting: 1, oldestMessageSeconds: 900, api5xxPercent: 1, apiP99Seconds: 2, workerErrorsPer5Min: 5, minCompleteUploadRatio: 0.99, queueDrainedByHour: 3, acuUtilizationPercent: 90, freeableMemoryMiB: 1024, deadlocksPerSecond: 1 }
   }
 }
 
@@ -117,5 +128,3 @@ export function stageConfig (stage: string, availabilityZones: [string, string],
   return { ...STAGES[stage], availabilityZones, burstTimeZone }
 }
 
-/** The business metrics the apps emit as CloudWatch Embedded Metric Format (see docs/operations.md). */
-export const METRICS_NAMESPACE = 'Labclimate'

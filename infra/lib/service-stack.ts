@@ -64,7 +64,8 @@ export class ServiceStack extends Stack {
     const common = {
       SQS_QUEUE_URL: queue.queueUrl,
       AWS_REGION: this.region,
-      LOG_LEVEL: 'info'
+      LOG_LEVEL: 'info',
+      STAGE: config.stage
     }
     const logGroup = (name: string): logs.LogGroup => new logs.LogGroup(this, `${name}Logs`, {
       logGroupName: `/labclimate/${config.stage}/${name.toLowerCase()}`,
@@ -122,7 +123,7 @@ export class ServiceStack extends Stack {
       protocol: elbv2.ApplicationProtocol.HTTP,
       targets: [this.apiService],
       // Liveness, not readiness: in a database blip or failover the tasks keep serving ingest from their
-      // caches instead of being replaced; readiness is an alarm (docs/decisions/0007-health-checks.md).
+      // caches instead of being replaced; readiness is an alarm (docs/decisions/0006-health-checks.md).
       healthCheck: { path: ALB_HEALTH_PATH, healthyHttpCodes: '200', interval: Duration.seconds(15), timeout: Duration.seconds(5), healthyThresholdCount: 2, unhealthyThresholdCount: 3 },
       // Shorter than the 30 s stop timeout: the ALB stops sending before ECS sends SIGKILL.
       deregistrationDelay: Duration.seconds(20)
@@ -140,7 +141,13 @@ export class ServiceStack extends Stack {
       environment: { ...common, ...iamDatabaseEnv(database, workerTask.taskRole, 'worker'), WORKER_CONSUMERS: String(config.worker.consumersPerTask), SQS_VISIBILITY_TIMEOUT_SECONDS: String(config.queue.visibilityTimeoutSeconds), MIGRATE_ON_START: 'false' },
       logging: ecs.LogDrivers.awsLogs({ logGroup: workerLogs, streamPrefix: 'worker' }),
       stopTimeout: Duration.seconds(30),
-      readonlyRootFilesystem: true
+      readonlyRootFilesystem: true,
+      // The image's HEALTHCHECK (Dockerfile.worker): the worker touches its liveness file every 5 s while its
+      // event loop turns; a file older than a minute means a hung process, which ECS then replaces.
+      healthCheck: {
+        command: ['CMD-SHELL', 'test -n "$(find "$WORKER_LIVENESS_FILE" -mmin -1 2>/dev/null)"'],
+        interval: Duration.seconds(30), timeout: Duration.seconds(5), retries: 3, startPeriod: Duration.seconds(60)
+      }
     })
     queue.grantConsumeMessages(workerTask.taskRole)
 
@@ -204,7 +211,11 @@ export class ServiceStack extends Stack {
         RETENTION_RAW_DAYS: String(config.archive.rawDays),
         RETENTION_MINUTE_DAYS: String(config.archive.minuteDays),
         RETENTION_HOUR_DAYS: String(config.archive.hourDays),
-        LOG_LEVEL: 'info'
+        LOG_LEVEL: 'info',
+        STAGE: config.stage,
+        UPLOAD_HOUR: String(config.upload.hour),
+        COMPLETENESS_GRACE_HOURS: String(config.upload.completenessGraceHours),
+        FLEET_TIME_ZONE: config.burstTimeZone
       },
       logging: ecs.LogDrivers.awsLogs({ logGroup: maintenanceLogs, streamPrefix: 'maintenance' }),
       readonlyRootFilesystem: true
@@ -239,6 +250,7 @@ export class ServiceStack extends Stack {
       apiService: this.apiService,
       workerService: this.workerService,
       database,
+      fleetTimeZone: config.burstTimeZone,
       alarmEmail: props.alarmEmail
     })
     this.rollBackOnAlarms(monitoring)

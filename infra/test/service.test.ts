@@ -48,6 +48,13 @@ t.test('no service task gets a database password: each connects as its own IAM u
   t.equal(container('worker').StopTimeout, 30)
 })
 
+t.test('both containers have a health check: the API asks /health/live, the worker shows its liveness file is fresh', async (t) => {
+  t.match(JSON.stringify(container('api').HealthCheck?.Command), /\/health\/live/)
+  const worker = container('worker').HealthCheck?.Command as string[] | undefined
+  t.equal(worker?.[0], 'CMD-SHELL')
+  t.match(worker?.[1], /find "\$WORKER_LIVENESS_FILE" -mmin -1/, 'the same check as the image HEALTHCHECK (Dockerfile.worker)')
+})
+
 t.test('API behind an HTTPS ALB: liveness health check, deregistration shorter than the stop timeout', async (t) => {
   tpl.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 1)
   tpl.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internet-facing' })

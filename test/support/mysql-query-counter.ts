@@ -38,7 +38,10 @@ export async function startQueryCounter (databaseUrl: string): Promise<QueryCoun
         const command = pending[4]
         if (sequence === 0 && (command === COM_QUERY || command === COM_STMT_EXECUTE)) {
           statements++
-          if (command === COM_QUERY) texts.push(pending.subarray(5, Math.min(4 + length, 205)).toString())
+          // MySQL 8.0.23+ (Aurora 3 too, not MariaDB) puts query attributes before the text when the client asks
+          // for them (mysql2 does): a parameter count and a set count, 0x00 0x01 when there are none.
+          const start = pending[5] === 0x00 && pending[6] === 0x01 ? 7 : 5
+          if (command === COM_QUERY) texts.push(pending.subarray(start, Math.min(4 + length, start + 200)).toString())
         }
         pending = pending.subarray(4 + length)
       }

@@ -19,6 +19,7 @@ import databasePlugin from './plugins/database.ts'
 import docsPlugin from './docs/plugin.ts'
 import labDirectoryPlugin from './plugins/lab-directory.ts'
 import queuePlugin from './plugins/queue.ts'
+import readinessMetricsPlugin from './plugins/readiness-metrics.ts'
 import queryRoutes from './query/routes.ts'
 import rootRoutes from './root.ts'
 
@@ -30,7 +31,7 @@ declare module 'fastify' {
   }
 }
 
-export type AppOptions = Pick<ApiConfig, 'databaseUrl' | 'dbPoolSize' | 'sqs' | 'ingestLingerMs' | 'authCacheSeconds' | 'rateLimitPerMinute'> & Partial<Pick<ApiConfig, 'retention' | 'allLabsCacheMs' | 'databaseReadUrl' | 'databaseSecurity' | 'authCacheKeys' | 'authFailuresPerMinute' | 'dbOutageStaleSeconds'>> & {
+export type AppOptions = Pick<ApiConfig, 'databaseUrl' | 'dbPoolSize' | 'sqs' | 'ingestLingerMs' | 'authCacheSeconds' | 'rateLimitPerMinute'> & Partial<Pick<ApiConfig, 'retention' | 'allLabsCacheMs' | 'databaseReadUrl' | 'databaseSecurity' | 'authCacheKeys' | 'authFailuresPerMinute' | 'dbOutageStaleSeconds' | 'readinessProbeMs'>> & {
   now?: () => number
   /** Business metrics (CloudWatch EMF in production); none by default. */
   metrics?: Metrics
@@ -88,6 +89,7 @@ export default async function app (fastify: FastifyInstance, options: AppOptions
     ...(options.databaseSecurity === undefined ? {} : { security: options.databaseSecurity })
   })
   await fastify.register(queuePlugin, { sqs: options.sqs, lingerMs: options.ingestLingerMs })
+  await fastify.register(readinessMetricsPlugin, { queueUrl: options.sqs.queueUrl, ...(options.readinessProbeMs === undefined ? {} : { intervalMs: options.readinessProbeMs }) })
   await fastify.register(labDirectoryPlugin)
   // Security headers on every answer; the API serves JSON only, so the strictest policy fits.
   await fastify.register(helmet, { global: true, contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } })

@@ -1,3 +1,4 @@
+import { DEFAULT_STAGE } from '@labclimate/metrics'
 import { LOG_LEVELS, readDatabaseSecurity, readEnv, readSqsSettings, type DatabaseSecurity, type Env, type SqsSettings } from '@labclimate/config'
 
 export interface ApiConfig {
@@ -34,6 +35,10 @@ export interface ApiConfig {
   retention: { rawDays: number, minuteDays: number }
   /** Write business metrics to stdout as CloudWatch Embedded Metric Format. */
   metricsEmf: boolean
+  /** The Stage dimension of every business metric (STAGE; infra sets the stage name). */
+  stage: string
+  /** How often each task probes the database and the queue for DatabaseReady / QueueReady. */
+  readinessProbeMs: number
 }
 
 const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } => (value === undefined ? {} : { [key]: value }) as { [P in K]?: V }
@@ -66,7 +71,9 @@ export function loadApiConfig (env: Env): ApiConfig {
       rawDays: read.int('RETENTION_RAW_DAYS', { default: 35, min: 22, max: 3650 }),
       minuteDays: read.int('RETENTION_MINUTE_DAYS', { default: 400, min: 22, max: 36500 })
     },
-    metricsEmf: read.bool('METRICS_EMF', { default: true })
+    metricsEmf: read.bool('METRICS_EMF', { default: true }),
+    stage: read.string('STAGE', { default: DEFAULT_STAGE }) as string,
+    readinessProbeMs: read.int('READINESS_PROBE_MS', { default: 60_000, min: 100, max: 600_000 })
   }
   read.done()
   return config

@@ -1,9 +1,8 @@
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
-import { sql } from 'kysely'
 import { HttpProblem, problemResponses } from './http/problem.ts'
+import { probeReadiness } from './readiness.ts'
 
 const Health = Type.Object({ status: Type.Literal('ok') })
 
@@ -13,15 +12,6 @@ const Health = Type.Object({ status: Type.Literal('ok') })
  */
 export const HEALTH_CACHE_MS = 1000
 
-async function check (name: string, probe: () => Promise<unknown>): Promise<string | undefined> {
-  try {
-    await probe()
-    return undefined
-  } catch {
-    return name
-  }
-}
-
 export default async function healthRoutes (fastify: FastifyInstance, { queueUrl }: { queueUrl: string }): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   /** The failing parts of the last check, and when it finished; or the check under way. */
@@ -29,11 +19,8 @@ export default async function healthRoutes (fastify: FastifyInstance, { queueUrl
   let running: Promise<string[]> | undefined
   const readiness = async (): Promise<string[]> => {
     if (last !== undefined && Date.now() - last.atMs < HEALTH_CACHE_MS) return last.failing
-    running ??= Promise.all([
-      check('database', async () => await sql`SELECT 1`.execute(app.db)),
-      check('queue', async () => await app.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] })))
-    ]).then((results) => {
-      const failing = results.filter((f) => f !== undefined)
+    running ??= probeReadiness(app, queueUrl).then(({ database, queue }) => {
+      const failing = [...(database ? [] : ['database']), ...(queue ? [] : ['queue'])]
       last = { failing, atMs: Date.now() }
       return failing
     }).finally(() => { running = undefined })

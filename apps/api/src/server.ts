@@ -16,7 +16,7 @@ const server = Fastify({
   forceCloseConnections: 'idle'
 })
 
-const metrics = config.metricsEmf ? createEmfMetrics({ service: 'api', write: (line) => process.stdout.write(`${line}\n`) }) : noMetrics
+const metrics = config.metricsEmf ? createEmfMetrics({ service: 'api', stage: config.stage, write: (line) => process.stdout.write(`${line}\n`) }) : noMetrics
 server.addHook('onClose', async () => { metrics.close() })
 await server.register(app, { ...config, metrics })
 

@@ -1,3 +1,4 @@
+import { DEFAULT_STAGE } from '@labclimate/metrics'
 import { LOG_LEVELS, readDatabaseSecurity, readEnv, readSqsSettings, type DatabaseSecurity, type Env, type SqsSettings } from '@labclimate/config'
 
 export interface WorkerConfig {
@@ -16,6 +17,12 @@ export interface WorkerConfig {
   migrateOnStart: boolean
   /** Write business metrics to stdout as CloudWatch Embedded Metric Format. */
   metricsEmf: boolean
+  /** The Stage dimension of every business metric (STAGE; infra sets the stage name). */
+  stage?: string
+  /** How often LabsReporting24h is counted (default 5 min). */
+  fleetReportSeconds?: number
+  /** A file touched every few seconds while the event loop turns; the image's HEALTHCHECK reads its age. */
+  livenessFile?: string | undefined
 }
 
 /** Parses and validates the worker's environment; throws ConfigError naming every problem. */
@@ -34,7 +41,10 @@ export function loadWorkerConfig (env: Env): WorkerConfig {
     // Long polls end within this; a stop waits for the poll in hand, so keep it well under ECS's 30 s.
     waitTimeSeconds: read.int('SQS_WAIT_TIME_SECONDS', { default: 10, min: 0, max: 20 }),
     migrateOnStart: read.bool('MIGRATE_ON_START', { default: true }),
-    metricsEmf: read.bool('METRICS_EMF', { default: true })
+    metricsEmf: read.bool('METRICS_EMF', { default: true }),
+    stage: read.string('STAGE', { default: DEFAULT_STAGE }) as string,
+    fleetReportSeconds: read.int('FLEET_REPORT_SECONDS', { default: 300, min: 1, max: 3600 }),
+    livenessFile: read.string('WORKER_LIVENESS_FILE')
   }
   read.done()
   return config

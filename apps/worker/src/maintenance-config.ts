@@ -1,5 +1,7 @@
 import { ConfigError, LOG_LEVELS, readDatabaseSecurity, readEnv, type DatabaseSecurity, type Env } from '@labclimate/config'
+import { DEFAULT_STAGE } from '@labclimate/metrics'
 import { retentionProblems, type RetentionPolicy } from '@labclimate/store'
+import { assertTimeZone, type CompletenessSettings } from './completeness.ts'
 
 export type ArchiveTarget =
   | { kind: 's3', bucket: string, prefix: string, region: string, endpoint?: string, credentials?: { accessKeyId: string, secretAccessKey: string } }
@@ -15,6 +17,12 @@ export interface MaintenanceConfig {
   archive: ArchiveTarget | undefined
   /** without an archive, refuse to drop raw days (the default) */
   archiveRequired: boolean
+  /** How last night's upload is judged (docs/operations.md, UploadIncomplete). */
+  completeness: CompletenessSettings
+  /** Write MaintenanceSucceeded/Failed and the completeness counts to stdout as CloudWatch EMF. */
+  metricsEmf: boolean
+  /** The Stage dimension of the metrics. */
+  stage: string
 }
 
 /**
@@ -56,10 +64,23 @@ export function loadMaintenanceConfig (env: Env): MaintenanceConfig {
     retention,
     aheadDays: read.int('PARTITIONS_AHEAD_DAYS', { default: 7, min: 2, max: 60 }),
     archive,
-    archiveRequired: read.bool('ARCHIVE_REQUIRED', { default: true })
+    archiveRequired: read.bool('ARCHIVE_REQUIRED', { default: true }),
+    completeness: {
+      timeZone: read.string('FLEET_TIME_ZONE', { default: 'UTC' }) as string,
+      uploadHour: read.int('UPLOAD_HOUR', { default: 23, min: 0, max: 23 }),
+      graceHours: read.int('COMPLETENESS_GRACE_HOURS', { default: 3, min: 1, max: 23 }),
+      readingIntervalSeconds: read.int('READING_INTERVAL_SECONDS', { default: 30, min: 1, max: 3600 })
+    },
+    metricsEmf: read.bool('METRICS_EMF', { default: true }),
+    stage: read.string('STAGE', { default: DEFAULT_STAGE }) as string
   }
   const problems = retentionProblems(retention).map((p) => `RETENTION_*_DAYS: ${p}`)
   if (bucket !== undefined && dir !== undefined) problems.push('set ARCHIVE_BUCKET or ARCHIVE_DIR, not both')
+  try {
+    assertTimeZone(config.completeness.timeZone)
+  } catch {
+    problems.push(`FLEET_TIME_ZONE must be an IANA time zone such as Europe/Berlin, not ${JSON.stringify(config.completeness.timeZone)}`)
+  }
   try {
     read.done()
   } catch (error) {

@@ -19,7 +19,7 @@ const MAX_BACKOFF_MS = 15_000
 /** How often the worker reports how many labs sent readings in the past 24 h (the nightly-upload alarm reads it). */
 const FLEET_REPORT_MS = 5 * 60_000
 
-export function createWorker (config: WorkerConfig, log: Logger, options: { now?: () => number, metrics?: Metrics } = {}): Worker {
+export function createWorker (config: WorkerConfig, log: Logger, options: { now?: () => number, metrics?: Metrics, fleetReportMs?: number } = {}): Worker {
   const now = options.now ?? Date.now
   const metrics = options.metrics ?? noMetrics
   const db = connectDatabase({ url: config.databaseUrl, poolSize: config.dbPoolSize, ...config.databaseSecurity })
@@ -59,6 +59,8 @@ export function createWorker (config: WorkerConfig, log: Logger, options: { now?
         } catch (error) {
           if (!isConnectionError(error) || stopping) throw error
           const delay = Math.min(MAX_BACKOFF_MS, 250 * 2 ** attempt)
+          // Counted per retry, so an outage shows on the WorkerErrors alarm and not only in the logs.
+          metrics.count('WorkerErrors')
           log.warn({ err: error, attempt, retryInMs: delay }, isAuthError(error) ? 'database refused the login; retrying the batch' : 'database unreachable; retrying the batch')
           await sleep(delay)
         }
@@ -86,7 +88,7 @@ export function createWorker (config: WorkerConfig, log: Logger, options: { now?
         countLabsReporting(db, now() - 24 * 3_600_000)
           .then((labs) => metrics.gauge('LabsReporting24h', labs))
           .catch((err: unknown) => log.warn({ err }, 'could not count reporting labs'))
-      }, FLEET_REPORT_MS)
+      }, options.fleetReportMs ?? FLEET_REPORT_MS)
       fleetTimer.unref()
       log.info({ consumers: consumers.length, queueUrl: config.sqs.queueUrl }, 'worker started')
     },

@@ -1,6 +1,6 @@
 // How tasks reach Aurora: one MySQL user per role, authenticated with an IAM token the app signs per new
 // connection (@aws-sdk/rds-signer), over TLS verified with the RDS CA bundle in the image. The users are
-// created by the bootstrap task (`node dist/admin-main.js bootstrap`, docs/decisions/0006-database-access-on-aws.md);
+// created by the bootstrap task (`node dist/admin-main.js bootstrap`, docs/decisions/0005-database-access-on-aws.md);
 // each task role may connect only as its own user.
 import type * as iam from 'aws-cdk-lib/aws-iam'
 import type * as rds from 'aws-cdk-lib/aws-rds'
