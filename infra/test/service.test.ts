@@ -68,6 +68,15 @@ t.test('API behind an HTTPS ALB: liveness health check, deregistration shorter t
   t.ok(delay > 0 && delay < 30, `deregistration delay ${delay}s < 30 s stop timeout`)
 })
 
+t.test('live posting by the whole fleet does not pin the API at its maximum', async (t) => {
+  // 46,000 labs each posting a reading every 30 s: 92,000 requests a minute across the service.
+  const liveRequestsPerMinute = 46_000 * 2
+  const policy = all('AWS::ApplicationAutoScaling::ScalingPolicy').map(([, p]) => p.TargetTrackingScalingPolicyConfiguration)
+    .find((c) => c?.PredefinedMetricSpecification?.PredefinedMetricType === 'ALBRequestCountPerTarget')
+  const tasks = Math.ceil(liveRequestsPerMinute / Number(policy?.TargetValue))
+  t.ok(tasks <= 2, `request-count scaling asks for ${tasks} tasks for the live fleet (of at most ${c.api.maxTasks})`)
+})
+
 t.test('API scales on CPU and on requests per target', async (t) => {
   const scalable = all('AWS::ApplicationAutoScaling::ScalableTarget').map(([, p]) => p)
   t.equal(scalable.length, 2)
