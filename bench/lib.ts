@@ -2,7 +2,12 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer, request as httpRequest, type Server } from 'node:http'
 import { cpus, totalmem } from 'node:os'
+import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
+import { connectDatabase, type Database } from '@labclimate/store'
+import type { Kysely } from 'kysely'
+import { createConnection } from 'mysql2/promise'
+import { suiteServer } from '../test/support/mariadb-server.ts'
 import { waitFor as poll } from '../test/support/wait.ts'
 
 export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url))
@@ -134,4 +139,44 @@ export async function cpuSeconds (pid: number | undefined): Promise<number> {
   } catch {
     return NaN
   }
+}
+
+/** A benchmark's own database: a fresh one on the suite's server (TEST_DATABASE_URL, or a private MariaDB). */
+export interface BenchDatabase {
+  name: string
+  url: string
+  db: Kysely<Database>
+  /** The server's VERSION(), for the machine line. */
+  serverVersion: string
+  /** Drops the database and stops a private server. */
+  close: () => Promise<void>
+}
+
+export async function benchDatabase (ownServerUrl: string | undefined, log: (message: string) => void, poolSize: number): Promise<BenchDatabase> {
+  const server = await suiteServer(ownServerUrl, log)
+  const admin = await createConnection(server.url)
+  const name = `labclimate_bench_${randomBytes(4).toString('hex')}`
+  await admin.query(`CREATE DATABASE \`${name}\``)
+  const url = new URL(server.url)
+  url.pathname = `/${name}`
+  const db = connectDatabase({ url: url.toString(), poolSize })
+  const [versionRows] = await admin.query('SELECT VERSION() AS v') as unknown as [Array<{ v: string }>]
+  return {
+    name,
+    url: url.toString(),
+    db,
+    serverVersion: versionRows[0]?.v ?? 'unknown',
+    close: async () => {
+      await db.destroy()
+      await admin.query(`DROP DATABASE IF EXISTS \`${name}\``)
+      await admin.end()
+      await server.stop()
+    }
+  }
+}
+
+/** Progress lines on stderr, tagged and timed from the benchmark's start. */
+export function benchLog (tag: string): (message: string) => void {
+  const started = Date.now()
+  return (message) => { process.stderr.write(`[${tag} +${((Date.now() - started) / 1000).toFixed(1)}s] ${message}\n`) }
 }

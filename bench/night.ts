@@ -8,7 +8,6 @@
 //   node bench/night.ts [--labs 4600] [--concurrency 8] [--consumers 2] [--smoke] [--out DIR]
 // --labs 4600 is one tenth of the fleet (13.25 M readings); a smaller number is a quick check (--smoke: 40 labs).
 // Runs on a private MariaDB server (like `pnpm test`), or TEST_DATABASE_URL.
-import { randomBytes } from 'node:crypto'
 import { spawn } from 'node:child_process'
 import { readFile, mkdir, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -17,11 +16,9 @@ import { parseArgs } from 'node:util'
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs'
 import { readEnv } from '@labclimate/config'
 import { createSqsClient } from '@labclimate/queue'
-import { connectDatabase, createApiKey, migrateToLatest, windowTotals } from '@labclimate/store'
+import { createApiKey, migrateToLatest, windowTotals } from '@labclimate/store'
 import { sql } from 'kysely'
-import { createConnection } from 'mysql2/promise'
-import { suiteServer } from '../test/support/mariadb-server.ts'
-import { cpuSeconds, freePortNumber, machine, REPO_ROOT, round, sleep, startProcess, summarize, waitFor, type Proc, type SqsCounts } from './lib.ts'
+import { benchDatabase, benchLog, cpuSeconds, freePortNumber, machine, REPO_ROOT, round, sleep, startProcess, summarize, waitFor, type Proc, type SqsCounts } from './lib.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -44,8 +41,7 @@ const PER_DAY = 2880
 const FLEET = 46_000
 /** The probe's lab: id 1, created first, so the simulator's labs (auto-increment) come after it. */
 const PROBE_LAB = 1
-const started = Date.now()
-const log = (m: string): void => { process.stderr.write(`[night +${((Date.now() - started) / 1000).toFixed(1)}s] ${m}\n`) }
+const log = benchLog('night')
 
 /** Peak resident memory (VmHWM) of a process, in MiB. */
 async function peakRssMiB (pid: number | undefined): Promise<number> {
@@ -54,14 +50,9 @@ async function peakRssMiB (pid: number | undefined): Promise<number> {
   return round(kb / 1024, 1)
 }
 
-const server = await suiteServer(OWN_SERVER_URL, log)
-const admin = await createConnection(server.url)
-const dbName = `labclimate_bench_${randomBytes(4).toString('hex')}`
-await admin.query(`CREATE DATABASE \`${dbName}\``)
-const dbUrl = new URL(server.url); dbUrl.pathname = `/${dbName}`
-const DATABASE_URL = dbUrl.toString()
-const db = connectDatabase({ url: DATABASE_URL, poolSize: 2 })
-const [versionRows] = await admin.query('SELECT VERSION() AS v') as unknown as [Array<{ v: string }>]
+const bench = await benchDatabase(OWN_SERVER_URL, log, 2)
+const db = bench.db
+const DATABASE_URL = bench.url
 const procs: Proc[] = []
 let failed: unknown
 try {
@@ -91,7 +82,7 @@ try {
   const readKey = (await createApiKey(db, { role: 'read', label: 'night read', nowMs })).key
   const sizes = async (): Promise<number> => {
     for (const t of ['readings', 'reading_rollups_minute', 'reading_rollups_hour']) await sql.raw(`ANALYZE TABLE ${t}`).execute(db)
-    const { rows } = await sql<{ bytes: number }>`SELECT SUM(data_length + index_length) AS bytes FROM information_schema.tables WHERE table_schema = ${dbName}`.execute(db)
+    const { rows } = await sql<{ bytes: number }>`SELECT SUM(data_length + index_length) AS bytes FROM information_schema.tables WHERE table_schema = ${bench.name}`.execute(db)
     return Number(rows[0]?.bytes ?? 0)
   }
   const bytesBefore = await sizes()
@@ -204,7 +195,7 @@ try {
   const result = {
     date: new Date().toISOString(),
     mode: SMOKE ? 'smoke' : LABS === 4600 ? 'full (4,600 labs, one tenth of the fleet)' : `reduced (${LABS} labs)`,
-    machine: machine(versionRows[0]?.v ?? 'unknown'),
+    machine: machine(bench.serverVersion),
     name: 'Night burst rehearsal: simulate → API → SQS (fauxqs) → worker → MariaDB, all on this machine',
     target: '>= 50,000 readings/s end to end',
     met: rate >= 50_000 && mismatches.length === 0,
@@ -244,10 +235,7 @@ try {
   for (const p of procs) process.stderr.write(`--- process output:\n${p.output().slice(-3000)}\n`)
 } finally {
   for (const p of procs.slice().reverse()) await p.stop()
-  await db.destroy()
-  await admin.query(`DROP DATABASE IF EXISTS \`${dbName}\``)
-  await admin.end()
-  await server.stop()
+  await bench.close()
 }
 if (failed !== undefined) throw failed
 

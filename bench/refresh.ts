@@ -6,16 +6,14 @@
 // refresh interval plus the 60 s look-back margin). The two alternate, `--rounds` times; each round checks that
 // the incremental totals equal a full recomputation of the same window (exact sums per lab), else it fails.
 // Runs on a private MariaDB server (like `pnpm test`), or TEST_DATABASE_URL.
-import { randomBytes } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { readEnv } from '@labclimate/config'
-import { CHANGE_MARGIN_MS, connectDatabase, createApiKey, migrateToLatest, refreshRollingTotals, windowTotals, type RollingTotals } from '@labclimate/store'
+import { CHANGE_MARGIN_MS, createApiKey, migrateToLatest, refreshRollingTotals, windowTotals, type RollingTotals } from '@labclimate/store'
 import { createConnection } from 'mysql2/promise'
-import { suiteServer } from '../test/support/mariadb-server.ts'
-import { freePortNumber, machine, REPO_ROOT, round, startProcess, summarize, waitFor } from './lib.ts'
+import { benchDatabase, benchLog, freePortNumber, machine, REPO_ROOT, round, startProcess, summarize, waitFor } from './lib.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -38,19 +36,13 @@ env.done()
 const MINUTE = 60_000
 const HOUR = 3_600_000
 const DAY = 86_400_000
-const started = Date.now()
-const log = (m: string): void => { process.stderr.write(`[refresh +${((Date.now() - started) / 1000).toFixed(1)}s] ${m}\n`) }
+const log = benchLog('refresh')
 
-const server = await suiteServer(OWN_SERVER_URL, log)
-const admin = await createConnection(server.url)
-const name = `labclimate_bench_${randomBytes(4).toString('hex')}`
-await admin.query(`CREATE DATABASE \`${name}\``)
-const url = new URL(server.url); url.pathname = `/${name}`
-const db = connectDatabase({ url: url.toString(), poolSize: 4 })
-const [versionRows] = await admin.query('SELECT VERSION() AS v') as unknown as [Array<{ v: string }>]
+const bench = await benchDatabase(OWN_SERVER_URL, log, 4)
+const db = bench.db
 try {
   await migrateToLatest(db)
-  const conn = await createConnection(url.toString())
+  const conn = await createConnection(bench.url)
   const q = async (text: string): Promise<void> => { await conn.query(text) }
   // The window the full recomputation reads (W0) and the one a minute later (W1); the start is 37 minutes into an
   // hour, so both edges are partial hours read from minute rollups.
@@ -115,7 +107,7 @@ try {
   // lab filter, alternating, each request timed from the client (gzip accepted, as browsers and Postman do).
   const readKey = (await createApiKey(db, { role: 'read', label: 'bench', nowMs: Date.now() })).key
   const port = await freePortNumber()
-  const api = startProcess('apps/api/src/server.ts', { DATABASE_URL: url.toString(), SQS_QUEUE_URL: 'http://127.0.0.1:9/000000000000/readings', SQS_ENDPOINT: 'http://127.0.0.1:9', AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '1000000' })
+  const api = startProcess('apps/api/src/server.ts', { DATABASE_URL: bench.url, SQS_QUEUE_URL: 'http://127.0.0.1:9/000000000000/readings', SQS_ENDPOINT: 'http://127.0.0.1:9', AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '1000000' })
   const gets: Record<string, number[]> = { full: [], notModified: [], page1000: [], labFilter10: [] }
   try {
     const base = `http://127.0.0.1:${port}`
@@ -151,7 +143,7 @@ try {
   const result = {
     date: new Date().toISOString(),
     mode: SMOKE ? 'smoke' : 'full',
-    machine: machine(versionRows[0]?.v ?? 'unknown'),
+    machine: machine(bench.serverVersion),
     id: 7,
     name: `All-labs refresh, database time, ${LABS.toLocaleString('en')} labs`,
     value: round(median(incrementalMs)),
@@ -179,10 +171,7 @@ try {
   await writeFile(join(OUT, 'figure-7.json'), JSON.stringify(result, null, 2) + '\n')
   console.log(JSON.stringify({ value: result.value, baseline: result.baseline, details: result.details }, null, 2))
 } finally {
-  await db.destroy()
-  await admin.query(`DROP DATABASE IF EXISTS \`${name}\``)
-  await admin.end()
-  await server.stop()
+  await bench.close()
 }
 
 function round2 (x: number | undefined): number { return round(x ?? NaN) }

@@ -5,18 +5,16 @@
 // Each round uses fresh lab ids, so every reading is new (the nightly case). After every round the stored count and
 // every lab's rollup sums are checked against the rows sent. Figure 3 (`pnpm bench`) measures the same through
 // SQS and the worker process; this isolates the database work, which is what the batch shape changes.
-import { randomBytes } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { Reading } from '@labclimate/contract'
 import { readEnv } from '@labclimate/config'
-import { connectDatabase, migrateToLatest, storeReadings } from '@labclimate/store'
+import { migrateToLatest, storeReadings } from '@labclimate/store'
 import { sql } from 'kysely'
 import { createConnection } from 'mysql2/promise'
-import { suiteServer } from '../test/support/mariadb-server.ts'
-import { machine, REPO_ROOT, round } from './lib.ts'
+import { benchDatabase, benchLog, machine, REPO_ROOT, round } from './lib.ts'
 
 const { values: args } = parseArgs({ options: { batches: { type: 'string' }, rounds: { type: 'string' }, smoke: { type: 'boolean', default: false }, out: { type: 'string' } } })
 const SMOKE = args.smoke === true
@@ -29,16 +27,10 @@ env.done()
 const PER_DAY = 2880
 const LABS_PER_BATCH = 10
 const DAY = 86_400_000
-const started = Date.now()
-const log = (m: string): void => { process.stderr.write(`[store-batch +${((Date.now() - started) / 1000).toFixed(1)}s] ${m}\n`) }
+const log = benchLog('store-batch')
 
-const server = await suiteServer(OWN_SERVER_URL, log)
-const admin = await createConnection(server.url)
-const name = `labclimate_bench_${randomBytes(4).toString('hex')}`
-await admin.query(`CREATE DATABASE \`${name}\``)
-const url = new URL(server.url); url.pathname = `/${name}`
-const db = connectDatabase({ url: url.toString(), poolSize: 4 })
-const [versionRows] = await admin.query('SELECT VERSION() AS v') as unknown as [Array<{ v: string }>]
+const bench = await benchDatabase(OWN_SERVER_URL, log, 4)
+const db = bench.db
 const dayStart = Math.floor(Date.now() / DAY) * DAY - DAY
 
 /** Batches of 10 lab-days each (as the worker gets them: 10 messages of one day batch each), labs from `firstLab`. */
@@ -60,7 +52,7 @@ async function onTwoConnections (work: Reading[][], run: (batch: Reading[]) => P
 try {
   await migrateToLatest(db)
   await sql.raw('CREATE TABLE readings_bare LIKE readings').execute(db)
-  const bareConns = await Promise.all([0, 1].map(async () => await createConnection(url.toString())))
+  const bareConns = await Promise.all([0, 1].map(async () => await createConnection(bench.url)))
   let free = 0
   const bareInsert = async (batch: Reading[]): Promise<void> => {
     const conn = bareConns[free++ % 2] as (typeof bareConns)[number]
@@ -102,7 +94,7 @@ try {
   const result = {
     date: new Date().toISOString(),
     mode: SMOKE ? 'smoke' : 'full',
-    machine: machine(versionRows[0]?.v ?? 'unknown'),
+    machine: machine(bench.serverVersion),
     id: '3-store',
     name: 'Store path: storeReadings (readings + rollups + change stamps) vs bare multi-row INSERT',
     value: Math.round(median(rows.map((x) => x.store))),
@@ -119,8 +111,5 @@ try {
   await writeFile(join(OUT, 'figure-3-store.json'), JSON.stringify(result, null, 2) + '\n')
   console.log(JSON.stringify({ ratio: result.ratio, spread: result.ratioSpread, rounds: result.details.rounds }))
 } finally {
-  await db.destroy()
-  await admin.query(`DROP DATABASE IF EXISTS \`${name}\``)
-  await admin.end()
-  await server.stop()
+  await bench.close()
 }
