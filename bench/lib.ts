@@ -180,3 +180,40 @@ export function benchLog (tag: string): (message: string) => void {
   const started = Date.now()
   return (message) => { process.stderr.write(`[${tag} +${((Date.now() - started) / 1000).toFixed(1)}s] ${message}\n`) }
 }
+
+export function median (values: readonly number[]): number {
+  const s = values.slice().sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[mid] as number : ((s[mid - 1] as number) + (s[mid] as number)) / 2
+}
+
+/** A measured route and its baseline, each run once a round; both return a rate (more is better). */
+export interface RoundPair { measured: (round: number) => Promise<number>, baseline: (round: number) => Promise<number> }
+
+/** Per-round rates and ratios of one pair; the figure is the median ratio, the spread its min–max. */
+export interface RoundsResult { measured: number[], baseline: number[], ratios: number[], ratio: number, ratioSpread: { min: number, max: number } }
+
+/**
+ * Runs every pair once a round for `rounds` rounds, measured and baseline in alternating order (baseline first in
+ * the first round), so that a machine that drifts during the run weighs on both sides alike. Within a round the
+ * pairs run in the order given, so a later pair may use what an earlier one left (a queue filled, then drained).
+ */
+export async function alternateRounds<K extends string> (rounds: number, pairs: Record<K, RoundPair>, log: (message: string) => void = () => {}): Promise<Record<K, RoundsResult>> {
+  const names = Object.keys(pairs) as K[]
+  const rates = new Map(names.map((k) => [k, { measured: [] as number[], baseline: [] as number[] }]))
+  for (let r = 0; r < rounds; r++) {
+    for (const k of names) {
+      const pair = pairs[k]
+      const seen = rates.get(k) as { measured: number[], baseline: number[] }
+      if (r % 2 === 0) { seen.baseline.push(await pair.baseline(r)); seen.measured.push(await pair.measured(r)) } else { seen.measured.push(await pair.measured(r)); seen.baseline.push(await pair.baseline(r)) }
+      log(`${k} round ${r + 1}/${rounds}: ${Math.round(seen.measured[r] as number)} vs baseline ${Math.round(seen.baseline[r] as number)}, ratio ${round((seen.measured[r] as number) / (seen.baseline[r] as number), 3)}`)
+    }
+  }
+  const out = {} as Record<K, RoundsResult>
+  for (const k of names) {
+    const { measured, baseline } = rates.get(k) as { measured: number[], baseline: number[] }
+    const ratios = measured.map((m, i) => m / (baseline[i] as number))
+    out[k] = { measured, baseline, ratios: ratios.map((x) => round(x, 3)), ratio: round(median(ratios), 3), ratioSpread: { min: round(Math.min(...ratios), 3), max: round(Math.max(...ratios), 3) } }
+  }
+  return out
+}
