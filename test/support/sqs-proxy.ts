@@ -15,7 +15,7 @@ export interface SqsProxy {
   calls: SqsCall[]
   /** Message ids this client was handed by ReceiveMessage. */
   received: () => string[]
-  /** Message ids this client received and has not deleted: its messages in flight. */
+  /** Message ids this client received and has not asked to delete: its messages in flight. */
   held: () => string[]
   close: () => Promise<void>
 }
@@ -35,12 +35,17 @@ async function body (req: IncomingMessage): Promise<string> {
 
 export async function startSqsProxy (target: string, options: SqsProxyOptions = {}): Promise<SqsProxy> {
   const calls: SqsCall[] = []
+  /** Receipt handles the client has asked to delete (answered or not). */
+  const deleting = new Set<string>()
   const server: Server = createServer((req, res) => {
     void (async () => {
       const action = String(req.headers['x-amz-target'] ?? '').replace(/^AmazonSQS\./, '')
       const text = await body(req)
       let request: Record<string, unknown> = {}
       try { request = JSON.parse(text) as Record<string, unknown> } catch { /* not JSON: passed on as is */ }
+      // A delete counts from the moment it is asked for: the server may have done it before its answer comes back.
+      if (action === 'DeleteMessage') deleting.add(String(request.ReceiptHandle))
+      if (action === 'DeleteMessageBatch') for (const e of (request.Entries as Array<{ ReceiptHandle: string }> | undefined) ?? []) deleting.add(e.ReceiptHandle)
       const failed: Array<{ Id: string }> = []
       let forwarded = text
       if (action === 'SendMessageBatch' && options.failBatchEntry !== undefined && Array.isArray(request.Entries)) {
@@ -75,12 +80,9 @@ export async function startSqsProxy (target: string, options: SqsProxyOptions = 
     endpoint: `http://127.0.0.1:${port}`,
     calls,
     received: () => calls.filter((c) => c.action === 'ReceiveMessage').flatMap((c) => ((c.response.Messages as Array<{ MessageId: string }> | undefined) ?? []).map((m) => m.MessageId)),
-    held: () => {
-      const deleted = new Set(calls.flatMap((c) => c.action === 'DeleteMessage' ? [c.request.ReceiptHandle] : c.action === 'DeleteMessageBatch' ? ((c.request.Entries as Array<{ ReceiptHandle: string }> | undefined) ?? []).map((e) => e.ReceiptHandle) : []))
-      return calls.filter((c) => c.action === 'ReceiveMessage')
-        .flatMap((c) => (c.response.Messages as Array<{ MessageId: string, ReceiptHandle: string }> | undefined) ?? [])
-        .filter((m) => !deleted.has(m.ReceiptHandle)).map((m) => m.MessageId)
-    },
+    held: () => calls.filter((c) => c.action === 'ReceiveMessage')
+      .flatMap((c) => (c.response.Messages as Array<{ MessageId: string, ReceiptHandle: string }> | undefined) ?? [])
+      .filter((m) => !deleting.has(m.ReceiptHandle)).map((m) => m.MessageId),
     close: async () => { server.closeAllConnections(); await new Promise<void>((resolve) => server.close(() => resolve())) }
   }
 }
