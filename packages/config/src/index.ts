@@ -145,3 +145,4 @@ export function loadOrExit<T> (load: (env: Env) => T, env: Env): T {
     process.exit(2)
   }
 }
+export * from './retention.ts'
