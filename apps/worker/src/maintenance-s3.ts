@@ -72,7 +72,9 @@ export class S3ArchiveStore implements ArchiveStore {
     stream.on('error', () => {})
     // queueSize 1: one part in memory. leavePartsOnError false: a failed part, source or completion aborts the
     // multipart upload before done() rejects, so nothing half written becomes visible.
-    const upload = new Upload({ client: this.client, params: { ...params, Body: stream }, partSize: this.partSize, queueSize: 1, leavePartsOnError: false })
+    const upload = new Upload({
+      client: this.client, params: { ...params, Body: stream }, partSize: this.partSize, queueSize: 1, leavePartsOnError: false
+    })
     try {
       await upload.done()
     } finally {
