@@ -62,8 +62,8 @@ export default [
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname }
     },
     rules: {
-      // tap queues subtests itself and documents that `t.test()` need not be awaited.
-      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', name: 'test', package: '@tapjs/test' }] }],
+      // tap queues subtests itself and documents that `t.test()` (and its skip/todo/only forms) need not be awaited.
+      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', name: ['test', 'skip', 'todo', 'only'], package: '@tapjs/test' }] }],
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/await-thenable': 'error',
       // TypeScript reports real redeclarations; this rule only flags TypeBox's idiom of a schema const and its Static type sharing a name.
