@@ -9,7 +9,7 @@ import { REPO_ROOT } from '@labclimate/testkit/processes'
 // Entry points hand process.env to their loader; CDK reads account, region and stage only in bin/.
 const ENTRY_POINTS = new Set([
   'apps/api/src/server.ts', 'apps/worker/src/main.ts', 'apps/worker/src/maintenance-main.ts', 'apps/worker/src/admin-main.ts', 'apps/cli/src/main.ts',
-  'packages/store/src/migrate-cli.ts', 'apps/cli/src/local-stack/launcher.ts', 'scripts/test.ts', 'infra/bin/labclimate.ts'
+  'apps/cli/src/local-stack/launcher.ts', 'scripts/test.ts', 'infra/bin/labclimate.ts'
 ])
 
 function sources (dir: string): string[] {
