@@ -181,6 +181,8 @@ export function benchLog (tag: string): (message: string) => void {
   return (message) => { process.stderr.write(`[${tag} +${((Date.now() - started) / 1000).toFixed(1)}s] ${message}\n`) }
 }
 
+export const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0)
+
 export function median (values: readonly number[]): number {
   const s = values.slice().sort((a, b) => a - b)
   const mid = Math.floor(s.length / 2)
