@@ -38,19 +38,22 @@ export async function allLabsQuery (ctx: BenchContext): Promise<void> {
     `${count}, ${count} * (20000 + (l.n % 50) * 100), 19500 + (l.n % 50) * 100, 20500 + (l.n % 50) * 100, ${count} * 45000, 44000, 46000`
   const hour0 = Math.floor(startMs / HOUR_MS) * HOUR_MS - HOUR_MS
   const hours = Math.ceil((endMs + HOUR_MS - hour0) / HOUR_MS)
-  await q(`INSERT INTO reading_rollups_hour ${cols} SELECT l.n + 1, ${hour0} + h.n * ${HOUR_MS}, ${vals(120)} FROM nums l JOIN nums h ON h.n < ${hours} WHERE l.n < ${L}`)
+  await q(`INSERT INTO reading_rollups_hour ${cols} SELECT l.n + 1, ${hour0} + h.n * ${HOUR_MS}, ${vals(120)} ` +
+    `FROM nums l JOIN nums h ON h.n < ${hours} WHERE l.n < ${L}`)
   // minute rollups: every minute of the day for the sample labs, the two partial-hour edges (± margin) for the others
   const minute0 = startMs - MARGIN
   const minutes = (endMs + MARGIN - minute0) / MINUTE_MS
   const edge = (at: number): boolean => (at >= startMs - MARGIN && at < firstHour + MARGIN) || (at >= lastHour - MARGIN && at < endMs + MARGIN)
   const edgeOffsets = Array.from({ length: minutes }, (_, i) => i).filter((i) => edge(minute0 + i * MINUTE_MS))
-  await q(`INSERT INTO reading_rollups_minute ${cols} SELECT l.n + 1, ${minute0} + m.n * ${MINUTE_MS}, ${vals(2)} FROM nums l JOIN nums m ON m.n < ${minutes} WHERE l.n < ${SAMPLE}`)
+  await q(`INSERT INTO reading_rollups_minute ${cols} SELECT l.n + 1, ${minute0} + m.n * ${MINUTE_MS}, ${vals(2)} ` +
+    `FROM nums l JOIN nums m ON m.n < ${minutes} WHERE l.n < ${SAMPLE}`)
   await q('CREATE TABLE edge_minutes (n INT PRIMARY KEY)')
   await conn.query('INSERT INTO edge_minutes (n) VALUES ?', [edgeOffsets.map((n) => [n])])
   await q(`INSERT INTO reading_rollups_minute ${cols} SELECT l.n + 1, ${minute0} + m.n * ${MINUTE_MS}, ${vals(2)} ` +
     `FROM nums l JOIN edge_minutes m WHERE l.n >= ${SAMPLE} AND l.n < ${L}`)
   // raw readings at 1x for the sample labs: one every 30 s over the window
-  await q(`INSERT INTO readings SELECT l.n + 1, ${startMs} + m.n * 30000, 20000 + (l.n % 50) * 100, 45000 FROM nums l JOIN nums m ON m.n < ${PER_DAY} WHERE l.n < ${SAMPLE}`)
+  await q(`INSERT INTO readings SELECT l.n + 1, ${startMs} + m.n * 30000, 20000 + (l.n % 50) * 100, 45000 ` +
+    `FROM nums l JOIN nums m ON m.n < ${PER_DAY} WHERE l.n < ${SAMPLE}`)
   for (const t of ['readings', 'reading_rollups_minute', 'reading_rollups_hour']) await q(`ANALYZE TABLE ${t}`)
   const count = async (t: string): Promise<number> => {
     const [r] = await conn.query(`SELECT COUNT(*) AS n FROM ${t}`) as unknown as [Array<{ n: number }>]
@@ -104,7 +107,8 @@ export async function allLabsQuery (ctx: BenchContext): Promise<void> {
   log('figure 4: adding raw readings up to 10x (one every 3 s) for the sample labs')
   await q(`INSERT INTO readings SELECT l.n + 1, ${startMs} + m.n * 3000, 20000 + (l.n % 50) * 100, 45000 ` +
     `FROM nums l JOIN nums m ON m.n < ${PER_DAY * 10} AND m.n % 10 <> 0 WHERE l.n < ${SAMPLE}`)
-  await q(`UPDATE reading_rollups_minute SET reading_count = reading_count * 10, temperature_sum = temperature_sum * 10, humidity_sum = humidity_sum * 10 WHERE lab_id <= ${SAMPLE}`)
+  await q('UPDATE reading_rollups_minute SET reading_count = reading_count * 10, temperature_sum = temperature_sum * 10, ' +
+    `humidity_sum = humidity_sum * 10 WHERE lab_id <= ${SAMPLE}`)
   await q('ANALYZE TABLE readings')
   log('figure 4: measuring at 10x raw volume')
   const at10 = await measure()
@@ -128,6 +132,9 @@ export async function allLabsQuery (ctx: BenchContext): Promise<void> {
       'GET /labs answered one entry per lab at 1x': (at1.getLabsMs as { labs?: number }).labs === L,
       'GET /labs answered one entry per lab at 10x': (at10.getLabsMs as { labs?: number }).labs === L
     },
-    details: { labs: L, sampleLabsWithRaw: SAMPLE, generateSeconds, perLabP99, at1x: at1, at10x: at10, ratioNote: 'ratio = GET /labs p99 at 10x raw / at 1x raw (flat = ~1)' }
+    details: {
+      labs: L, sampleLabsWithRaw: SAMPLE, generateSeconds, perLabP99, at1x: at1, at10x: at10,
+      ratioNote: 'ratio = GET /labs p99 at 10x raw / at 1x raw (flat = ~1)'
+    }
   })
 }

@@ -15,7 +15,9 @@ export async function liveReadings (ctx: BenchContext, pipeline: Pipeline): Prom
   const labId = pipeline.labIds[0] as number
   const one = Buffer.from(JSON.stringify({ timestamp: new Date(Date.now() - 60_000).toISOString(), temperature: '21.5°C', humidity: '45%' }))
   // The like-for-like baseline: bare Fastify parsing the same one-reading body POSTed on the same connections.
-  const bareOpts = { url: `${bare.base}/ingest`, method: 'POST' as const, headers: { 'content-type': 'application/json' }, body: one, connections: sizes.liveConnections }
+  const bareOpts = {
+    url: `${bare.base}/ingest`, method: 'POST' as const, headers: { 'content-type': 'application/json' }, body: one, connections: sizes.liveConnections
+  }
   const liveOpts = {
     url: `${api.base}/labs/${labId}/readings`,
     method: 'POST' as const,
