@@ -40,7 +40,9 @@ export function startProcess (entry: string, env: Record<string, string>, nodeAr
 }
 
 /** The tests' poller, with the benchmark's longer default wait and finer interval. */
-export async function waitFor<T> (what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, intervalMs = 20): Promise<T> {
+export async function waitFor<T> (
+  what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, intervalMs = 20
+): Promise<T> {
   return await poll(what, check, timeoutMs, intervalMs)
 }
 
@@ -52,7 +54,9 @@ export interface SqsCounts { send: number, receive: number, delete: number, othe
  * An HTTP proxy in front of the SQS server that counts requests by action (the AWS JSON protocol
  * names it in `x-amz-target`, the query protocol in `Action=`). Every process talks to SQS through it.
  */
-export async function startSqsCounter (target: { host: string, port: number }, depth: () => unknown = () => null): Promise<{ port: number, counts: () => SqsCounts, reset: () => void, close: () => Promise<void> }> {
+export interface SqsCounter { port: number, counts: () => SqsCounts, reset: () => void, close: () => Promise<void> }
+
+export async function startSqsCounter (target: { host: string, port: number }, depth: () => unknown = () => null): Promise<SqsCounter> {
   let byAction: Record<string, number> = {}
   const counts = (): SqsCounts => {
     const n = (a: string): number => byAction[a] ?? 0
@@ -75,8 +79,8 @@ export async function startSqsCounter (target: { host: string, port: number }, d
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
       const body = Buffer.concat(chunks)
-      const amzTarget = req.headers["x-amz-target"]
-      const action = typeof amzTarget === "string" ? amzTarget.split('.').pop() ?? 'unknown' : (/Action=(\w+)/.exec(body.toString('latin1', 0, 200))?.[1] ?? 'unknown')
+      const amzTarget = req.headers['x-amz-target']
+      const action = typeof amzTarget === 'string' ? amzTarget.split('.').pop() ?? 'unknown' : (/Action=(\w+)/.exec(body.toString('latin1', 0, 200))?.[1] ?? 'unknown')
       byAction[action] = (byAction[action] ?? 0) + 1
       const upstream = httpRequest({ host: target.host, port: target.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers)
@@ -106,7 +110,14 @@ export function percentile (sorted: readonly number[], p: number): number {
 export function summarize (values: readonly number[]): { n: number, p50: number, p90: number, p99: number, max: number, mean: number } {
   const s = values.slice().sort((a, b) => a - b)
   const mean = s.reduce((a, b) => a + b, 0) / Math.max(1, s.length)
-  return { n: s.length, p50: round(percentile(s, 50)), p90: round(percentile(s, 90)), p99: round(percentile(s, 99)), max: round(s[s.length - 1] ?? NaN), mean: round(mean) }
+  return {
+    n: s.length,
+    p50: round(percentile(s, 50)),
+    p90: round(percentile(s, 90)),
+    p99: round(percentile(s, 99)),
+    max: round(s[s.length - 1] ?? NaN),
+    mean: round(mean)
+  }
 }
 
 export const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits
@@ -200,14 +211,22 @@ export interface RoundsResult { measured: number[], baseline: number[], ratios: 
  * the first round), so that a machine that drifts during the run weighs on both sides alike. Within a round the
  * pairs run in the order given, so a later pair may use what an earlier one left (a queue filled, then drained).
  */
-export async function alternateRounds<K extends string> (rounds: number, pairs: Record<K, RoundPair>, log: (message: string) => void = () => {}): Promise<Record<K, RoundsResult>> {
+export async function alternateRounds<K extends string> (
+  rounds: number, pairs: Record<K, RoundPair>, log: (message: string) => void = () => {}
+): Promise<Record<K, RoundsResult>> {
   const names = Object.keys(pairs) as K[]
   const rates = new Map(names.map((k) => [k, { measured: [] as number[], baseline: [] as number[] }]))
   for (let r = 0; r < rounds; r++) {
     for (const k of names) {
       const pair = pairs[k]
       const seen = rates.get(k) as { measured: number[], baseline: number[] }
-      if (r % 2 === 0) { seen.baseline.push(await pair.baseline(r)); seen.measured.push(await pair.measured(r)) } else { seen.measured.push(await pair.measured(r)); seen.baseline.push(await pair.baseline(r)) }
+      if (r % 2 === 0) {
+        seen.baseline.push(await pair.baseline(r))
+        seen.measured.push(await pair.measured(r))
+      } else {
+        seen.measured.push(await pair.measured(r))
+        seen.baseline.push(await pair.baseline(r))
+      }
       log(`${k} round ${r + 1}/${rounds}: ${Math.round(seen.measured[r] as number)} vs baseline ${Math.round(seen.baseline[r] as number)}, ratio ${round((seen.measured[r] as number) / (seen.baseline[r] as number), 3)}`)
     }
   }
@@ -215,7 +234,13 @@ export async function alternateRounds<K extends string> (rounds: number, pairs: 
   for (const k of names) {
     const { measured, baseline } = rates.get(k) as { measured: number[], baseline: number[] }
     const ratios = measured.map((m, i) => m / (baseline[i] as number))
-    out[k] = { measured, baseline, ratios: ratios.map((x) => round(x, 3)), ratio: round(median(ratios), 3), ratioSpread: { min: round(Math.min(...ratios), 3), max: round(Math.max(...ratios), 3) } }
+    out[k] = {
+      measured,
+      baseline,
+      ratios: ratios.map((x) => round(x, 3)),
+      ratio: round(median(ratios), 3),
+      ratioSpread: { min: round(Math.min(...ratios), 3), max: round(Math.max(...ratios), 3) }
+    }
   }
   return out
 }

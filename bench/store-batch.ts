@@ -38,7 +38,12 @@ function batches (firstLab: number): Reading[][] {
   return Array.from({ length: BATCHES }, (_, b) => Array.from({ length: LABS_PER_BATCH * PER_DAY }, (_, i) => {
     const labId = firstLab + b * LABS_PER_BATCH + Math.floor(i / PER_DAY)
     const k = i % PER_DAY
-    return { labId, recordedAtMs: dayStart + k * 30_000, temperatureMilliC: 20_000 + ((k * 7 + labId) % 100) * 50, humidityMilliPct: 40_000 + ((k * 11 + labId) % 200) * 100 }
+    return {
+      labId,
+      recordedAtMs: dayStart + k * 30_000,
+      temperatureMilliC: 20_000 + ((k * 7 + labId) % 100) * 50,
+      humidityMilliPct: 40_000 + ((k * 11 + labId) % 200) * 100
+    }
   }))
 }
 
@@ -105,7 +110,12 @@ try {
     ratioSpread: { min: round(ratios[0] as number, 3), max: round(ratios.at(-1) as number, 3) },
     target: 'ratio >= 0.60',
     met: median(ratios) >= 0.6,
-    details: { rounds: rows.map((x) => ({ store: Math.round(x.store), bare: Math.round(x.bare), ratio: round(x.store / x.bare, 3) })), batches: BATCHES, readingsPerBatch: LABS_PER_BATCH * PER_DAY, labsChecked: checkedLabs }
+    details: {
+      rounds: rows.map((x) => ({ store: Math.round(x.store), bare: Math.round(x.bare), ratio: round(x.store / x.bare, 3) })),
+      batches: BATCHES,
+      readingsPerBatch: LABS_PER_BATCH * PER_DAY,
+      labsChecked: checkedLabs
+    }
   }
   await mkdir(OUT, { recursive: true })
   await writeFile(join(OUT, 'figure-3-store.json'), JSON.stringify(result, null, 2) + '\n')

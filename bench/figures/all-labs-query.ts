@@ -133,7 +133,12 @@ export async function allLabsQuery (ctx: BenchContext): Promise<void> {
       'GET /labs answered one entry per lab at 10x': (at10.getLabsMs as { labs?: number }).labs === L
     },
     details: {
-      labs: L, sampleLabsWithRaw: SAMPLE, generateSeconds, perLabP99, at1x: at1, at10x: at10,
+      labs: L,
+      sampleLabsWithRaw: SAMPLE,
+      generateSeconds,
+      perLabP99,
+      at1x: at1,
+      at10x: at10,
       ratioNote: 'ratio = GET /labs p99 at 10x raw / at 1x raw (flat = ~1)'
     }
   })

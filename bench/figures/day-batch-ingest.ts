@@ -42,7 +42,10 @@ export async function dayBatchIngest (ctx: BenchContext, pipeline: Pipeline): Pr
   const pair: RoundPair = {
     baseline: async (r) => {
       const run = await cannon({
-        url: bare.base, amount: sizes.dayBatches, connections: sizes.ingestConnections, timeout: 30,
+        url: bare.base,
+        amount: sizes.dayBatches,
+        connections: sizes.ingestConnections,
+        timeout: 30,
         requests: cycle(payloadsByRound[r] as Buffer[], '/ingest', () => ({}))
       })
       f1.bare.push(run)
@@ -54,7 +57,10 @@ export async function dayBatchIngest (ctx: BenchContext, pipeline: Pipeline): Pr
       const cpu = await cpuSeconds(api.proc.child.pid)
       const sqsCpu = await cpuSeconds(ctx.sqs.proc.child.pid)
       const run = await cannon({
-        url: api.base, amount: sizes.dayBatches, connections: sizes.ingestConnections, timeout: 30,
+        url: api.base,
+        amount: sizes.dayBatches,
+        connections: sizes.ingestConnections,
+        timeout: 30,
         requests: cycle(payloadsByRound[r] as Buffer[], '/labs/upload', (i) => ({ authorization: `Bearer ${keys.get(bodies[i]?.labId as number) as string}` }))
       })
       f1.apiCpu.push((await cpuSeconds(api.proc.child.pid)) - cpu)

@@ -27,12 +27,32 @@ export interface Sizes {
 
 export const SIZES: Record<'smoke' | 'full', Sizes> = {
   smoke: {
-    dayBatches: 12, ingestConnections: 4, liveSeconds: 2, liveConnections: 100, fleetLabs: 300, sampleLabs: 5,
-    allLabsRequests: 20, perLabRequests: 40, directQueries: 2, freshnessSeconds: 3, freshnessLabs: 4, naiveReadings: 200
+    dayBatches: 12,
+    ingestConnections: 4,
+    liveSeconds: 2,
+    liveConnections: 100,
+    fleetLabs: 300,
+    sampleLabs: 5,
+    allLabsRequests: 20,
+    perLabRequests: 40,
+    directQueries: 2,
+    freshnessSeconds: 3,
+    freshnessLabs: 4,
+    naiveReadings: 200
   },
   full: {
-    dayBatches: 240, ingestConnections: 8, liveSeconds: 8, liveConnections: 100, fleetLabs: 46_000, sampleLabs: 50,
-    allLabsRequests: 200, perLabRequests: 300, directQueries: 3, freshnessSeconds: 15, freshnessLabs: 10, naiveReadings: 2000
+    dayBatches: 240,
+    ingestConnections: 8,
+    liveSeconds: 8,
+    liveConnections: 100,
+    fleetLabs: 46_000,
+    sampleLabs: 50,
+    allLabsRequests: 200,
+    perLabRequests: 300,
+    directQueries: 3,
+    freshnessSeconds: 15,
+    freshnessLabs: 10,
+    naiveReadings: 2000
   }
 }
 
