@@ -17,7 +17,7 @@ function publish (dir: string): void {
   }
   const { publishConfig: _, scripts, ...rest } = manifest
   const next: Record<string, unknown> = { ...rest, ...publishConfig }
-  // Keep only the production entry points (start:prod, migrate:prod) as scripts.
+  // Keep only the production entry points (`*:prod`) as scripts.
   const prodScripts = Object.fromEntries(Object.entries((scripts ?? {}) as Record<string, string>).filter(([name]) => name.endsWith(':prod')))
   if (Object.keys(prodScripts).length > 0) next.scripts = prodScripts
   writeFileSync(`${file}.tmp`, JSON.stringify(next, null, 2) + '\n')

@@ -14,7 +14,7 @@ export interface MigrateOptions {
 
 /**
  * Brings the schema up to date and returns the names of the migrations it applied. The one way anything migrates:
- * the `migrate` command (CLI and admin task), `bootstrap`, the worker at start, `pnpm migrate` and the tests.
+ * the `migrate` command (CLI and admin task), `bootstrap`, the worker at start and the tests (`pnpm migrate` is the CLI's command).
  * Kysely's Migrator takes a lock, so concurrent starts are safe.
  */
 export async function migrateToLatest (db: Kysely<Database>, options: MigrateOptions = {}): Promise<string[]> {
