@@ -1,40 +1,31 @@
 // Shared pieces of the benchmark: processes, an SQS request counter, percentiles, the machine line.
-import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer, request as httpRequest, type Server } from 'node:http'
 import { cpus, totalmem } from 'node:os'
 import { randomBytes } from 'node:crypto'
-import { fileURLToPath } from 'node:url'
 import { connectDatabase, type Database } from '@labclimate/store'
+import { suiteServer } from '@labclimate/testkit/mariadb-server'
+import { startApp, type AppProcess } from '@labclimate/testkit/processes'
+import { waitFor as poll } from '@labclimate/testkit/wait'
 import type { Kysely } from 'kysely'
 import { createConnection } from 'mysql2/promise'
-import { suiteServer } from '../test/support/mariadb-server.ts'
-import { waitFor as poll } from '../test/support/wait.ts'
 
-export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url))
+export type Proc = AppProcess
 
-export interface Proc {
-  child: ChildProcess
-  output: () => string
-  stop: () => Promise<number | string | null>
-}
-
-/** Starts `entry` on this Node (the pinned 24) with `nodeArgs` (e.g. --cpu-prof) and only the given environment. */
+/**
+ * The testkit's app process with Node flags (e.g. --cpu-prof, passed in NODE_OPTIONS) and a SIGKILL if SIGTERM has
+ * not ended it within 20 s, so that a stuck process cannot hang a benchmark.
+ */
 export function startProcess (entry: string, env: Record<string, string>, nodeArgs: string[] = []): Proc {
-  const child = spawn(process.execPath, [...nodeArgs, entry], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  const keep = (chunk: Buffer): void => { output = (output + chunk.toString()).slice(-20_000) }
-  child.stdout?.on('data', keep)
-  child.stderr?.on('data', keep)
-  const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)))
+  const app = startApp(entry, nodeArgs.length === 0 ? env : { ...env, NODE_OPTIONS: nodeArgs.map((arg) => JSON.stringify(arg)).join(' ') })
   return {
-    child,
-    output: () => output,
+    ...app,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
-      const code = await exited
-      clearTimeout(timer)
-      return code
+      const timer = setTimeout(() => app.child.kill('SIGKILL'), 20_000)
+      try {
+        return await app.stop()
+      } finally {
+        clearTimeout(timer)
+      }
     }
   }
 }
@@ -125,18 +116,6 @@ export const round = (x: number, digits = 2): number => Math.round(x * 10 ** dig
 export function machine (mariadbVersion: string): { cores: number, cpu: string, memoryGiB: number, node: string, mariadb: string, platform: string } {
   const list = cpus()
   return { cores: list.length, cpu: list[0]?.model ?? 'unknown', memoryGiB: round(totalmem() / 2 ** 30, 1), node: process.version, mariadb: mariadbVersion, platform: `${process.platform}-${process.arch}` }
-}
-
-export async function freePortNumber (): Promise<number> {
-  const { createServer: createNetServer } = await import('node:net')
-  return await new Promise((resolve, reject) => {
-    const server = createNetServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0))
-    })
-  })
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */

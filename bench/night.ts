@@ -18,7 +18,8 @@ import { readEnv } from '@labclimate/config'
 import { createSqsClient } from '@labclimate/queue'
 import { createApiKey, migrateToLatest, windowTotals } from '@labclimate/store'
 import { sql } from 'kysely'
-import { benchDatabase, benchLog, cpuSeconds, freePortNumber, machine, REPO_ROOT, round, sleep, startProcess, summarize, waitFor, type Proc, type SqsCounts } from './lib.ts'
+import { freePort, REPO_ROOT } from '@labclimate/testkit/processes'
+import { benchDatabase, benchLog, cpuSeconds, machine, round, sleep, startProcess, summarize, waitFor, type Proc, type SqsCounts } from './lib.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -67,7 +68,7 @@ try {
   sqsClient.destroy()
   const appEnv = { DATABASE_URL, SQS_QUEUE_URL: QUEUE_URL, SQS_ENDPOINT, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', LOG_LEVEL: 'warn' }
 
-  const port = await freePortNumber()
+  const port = await freePort()
   const api = startProcess('apps/api/src/server.ts', { ...appEnv, PORT: String(port), HOST: '127.0.0.1', RATE_LIMIT_PER_MINUTE: '1000000' })
   procs.push(api)
   const base = `http://127.0.0.1:${port}`

@@ -12,7 +12,7 @@ import type { Reading } from '@labclimate/contract'
 import { connectDatabase, LocalArchiveStore, migrateToLatest, storeReadings, writeDayArchive, partitionName, DAY_MS, type Database } from '@labclimate/store'
 import { sql, type Kysely } from 'kysely'
 import { createConnection } from 'mysql2/promise'
-import { suiteServer } from '../test/support/mariadb-server.ts'
+import { suiteServer } from '@labclimate/testkit/mariadb-server'
 
 const read = readEnv(process.env)
 const ownServerUrl = read.url('TEST_DATABASE_URL', ['mysql'])

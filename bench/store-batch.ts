@@ -14,7 +14,8 @@ import { readEnv } from '@labclimate/config'
 import { migrateToLatest, storeReadings } from '@labclimate/store'
 import { sql } from 'kysely'
 import { createConnection } from 'mysql2/promise'
-import { benchDatabase, benchLog, machine, REPO_ROOT, round } from './lib.ts'
+import { REPO_ROOT } from '@labclimate/testkit/processes'
+import { benchDatabase, benchLog, machine, round } from './lib.ts'
 
 const { values: args } = parseArgs({ options: { batches: { type: 'string' }, rounds: { type: 'string' }, smoke: { type: 'boolean', default: false }, out: { type: 'string' } } })
 const SMOKE = args.smoke === true

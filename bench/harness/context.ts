@@ -6,8 +6,9 @@ import { createSqsClient } from '@labclimate/queue'
 import { connectDatabase, migrateToLatest, type Database } from '@labclimate/store'
 import type { Kysely } from 'kysely'
 import { createConnection } from 'mysql2/promise'
-import { suiteServer } from '../../test/support/mariadb-server.ts'
-import { freePortNumber, machine, round, startProcess, waitFor, type Proc, type SqsCounts } from '../lib.ts'
+import { suiteServer } from '@labclimate/testkit/mariadb-server'
+import { freePort } from '@labclimate/testkit/processes'
+import { machine, round, startProcess, waitFor, type Proc, type SqsCounts } from '../lib.ts'
 
 /** How much each figure does: full sizes give the figures, smoke sizes only prove the harness works. */
 export interface Sizes {
@@ -179,7 +180,7 @@ export async function openHarness (options: HarnessOptions): Promise<Harness> {
     },
 
     async startApi (databaseUrl, extra = {}) {
-      const port = await freePortNumber()
+      const port = await freePort()
       const proc = startProcess('apps/api/src/server.ts', {
         ...appEnv(databaseUrl), PORT: String(port), HOST: '127.0.0.1', RATE_LIMIT_PER_MINUTE: '1000000', ...extra
       }, options.profileArgs)
@@ -191,7 +192,7 @@ export async function openHarness (options: HarnessOptions): Promise<Harness> {
     },
 
     async startBare () {
-      const port = await freePortNumber()
+      const port = await freePort()
       const proc = startProcess('bench/bare-server.ts', { PORT: String(port) })
       procs.push(proc)
       await waitFor('bare server', () => proc.output().includes('listening'), 30_000)
