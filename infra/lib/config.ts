@@ -1,5 +1,7 @@
 // One typed configuration per stage, and the only place sizing is set. Production sizing follows the
 // measured capacity plan (docs/capacity.md, "Sizing the 23:00 burst"); dev is small on purpose.
+import { DEFAULT_RETENTION, type RetentionPolicy } from '@labclimate/config'
+
 export type StageName = 'dev' | 'prod'
 
 export interface StageConfig {
@@ -46,7 +48,8 @@ export interface StageConfig {
   waf: { requestsPerAddressPer5Min: number }
   queue: { maxReceiveCount: number, retentionDays: number, dlqRetentionDays: number, visibilityTimeoutSeconds: number, maxMessageSizeBytes: number }
   logRetentionDays: 7 | 14 | 30 | 90 | 365
-  archive: { rawDays: number, minuteDays: number, hourDays: number, glacierAfterDays: number }
+  /** Days each resolution is kept (the apps' defaults unless a stage says otherwise), and when archives go to Glacier. */
+  archive: RetentionPolicy & { glacierAfterDays: number }
   alarms: {
     /** Labs expected to have uploaded within 24 h; fewer pages someone. */
     minLabsReporting: number
@@ -70,7 +73,7 @@ export interface StageConfig {
 const base = {
   vpcCidr: '10.40.0.0/16',
   queue: { maxReceiveCount: 5, retentionDays: 4, dlqRetentionDays: 14, visibilityTimeoutSeconds: 60, maxMessageSizeBytes: 262_144 },
-  archive: { rawDays: 35, minuteDays: 400, hourDays: 3650, glacierAfterDays: 30 },
+  archive: { ...DEFAULT_RETENTION, glacierAfterDays: 30 },
   upload: { hour: 23, completenessGraceHours: 3 },
   burstTimeZone: 'UTC',
   // A site with many labs behind one NAT address uploads them all around 23:00 (one request per lab), and

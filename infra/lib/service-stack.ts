@@ -18,6 +18,7 @@ import { Platform } from 'aws-cdk-lib/aws-ecr-assets'
 import type { Construct } from 'constructs'
 import type { StageConfig } from './config.ts'
 import { iamDatabaseEnv } from './constructs/database-access.ts'
+import { retentionEnv } from './constructs/retention.ts'
 import { AlbWaf } from './constructs/waf.ts'
 import { Monitoring } from './monitoring.ts'
 import { clusterExportName, type ReleaseStack } from './release-stack.ts'
@@ -67,6 +68,8 @@ export class ServiceStack extends Stack {
       LOG_LEVEL: 'info',
       STAGE: config.stage
     }
+    // The API answers series from the resolutions maintenance keeps: both read the same retention.
+    const retention = retentionEnv(config.archive)
     const logGroup = (name: string): logs.LogGroup => new logs.LogGroup(this, `${name}Logs`, {
       logGroupName: `/labclimate/${config.stage}/${name.toLowerCase()}`,
       retention: config.logRetentionDays,
@@ -82,7 +85,7 @@ export class ServiceStack extends Stack {
       image: apiImage,
       // Writes and read-your-write on the writer; GET /labs and other reads on the reader endpoint.
       // The ALB is the one proxy in front: the client's address is the last X-Forwarded-For entry (per-address limits).
-      environment: { ...common, ...iamDatabaseEnv(database, apiTask.taskRole, 'api', { reader: true }), PORT: String(API_PORT), HOST: '0.0.0.0', TRUST_PROXY_HOPS: '1' },
+      environment: { ...common, ...iamDatabaseEnv(database, apiTask.taskRole, 'api', { reader: true }), ...retention, PORT: String(API_PORT), HOST: '0.0.0.0', TRUST_PROXY_HOPS: '1' },
       portMappings: [{ containerPort: API_PORT }],
       logging: ecs.LogDrivers.awsLogs({ logGroup: apiLogs, streamPrefix: 'api' }),
       stopTimeout: Duration.seconds(30),
@@ -208,9 +211,7 @@ export class ServiceStack extends Stack {
         ...iamDatabaseEnv(database, maintenanceTask.taskRole, 'maintenance'),
         AWS_REGION: this.region,
         ARCHIVE_BUCKET: stateful.archiveBucketName,
-        RETENTION_RAW_DAYS: String(config.archive.rawDays),
-        RETENTION_MINUTE_DAYS: String(config.archive.minuteDays),
-        RETENTION_HOUR_DAYS: String(config.archive.hourDays),
+        ...retention,
         LOG_LEVEL: 'info',
         STAGE: config.stage,
         UPLOAD_HOUR: String(config.upload.hour),

@@ -160,3 +160,15 @@ t.test('log groups have retention', async (t) => {
   t.equal(groups.length, 3)
   for (const [, p] of groups) t.equal(p.RetentionInDays, c.logRetentionDays)
 })
+
+t.test('the API and the maintenance task get the same retention (the stage\'s archive settings)', async (t) => {
+  const retention = (name: string): Record<string, unknown> => Object.fromEntries((container(name).Environment as Array<{ Name: string, Value: unknown }>)
+    .filter((e) => e.Name.startsWith('RETENTION_')).map((e) => [e.Name, e.Value]))
+  // An API assuming longer raw retention than maintenance keeps answers empty days instead of minute rollups.
+  t.same(retention('api'), retention('maintenance'), 'same RETENTION_* in both tasks')
+  t.same(retention('maintenance'), {
+    RETENTION_RAW_DAYS: String(c.archive.rawDays),
+    RETENTION_MINUTE_DAYS: String(c.archive.minuteDays),
+    RETENTION_HOUR_DAYS: String(c.archive.hourDays)
+  })
+})
