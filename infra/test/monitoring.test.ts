@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions'
 import t from 'tap'
-import { hourCondition, utcHoursWithin } from '../lib/monitoring.ts'
+import { hourCondition, utcHoursWithin } from '../lib/constructs/monitoring.ts'
 import { synth } from './helper.ts'
 
 // CDK synth (and cfn-lint) on a shared 2-core machine: allow more than tap's default 120 s.

@@ -1,7 +1,8 @@
 // The release step of issue 11: migrations, per-role users and the first admin key run in a one-off task
 // that exists (and has run, scripts/deploy.sh) before the services roll; only it sees the master secret.
 import t from 'tap'
-import { ADMIN_COMMAND, RELEASE_COMMAND } from '../lib/release-stack.ts'
+import { ADMIN_COMMAND } from '../lib/constructs/admin-task.ts'
+import { RELEASE_COMMAND } from '../lib/constructs/release-task.ts'
 import { ADMIN_KEY_PLACEHOLDER } from '../lib/stateful-stack.ts'
 import { synth } from './helper.ts'
 
