@@ -1,5 +1,7 @@
 import { DEFAULT_STAGE } from '@labclimate/metrics'
-import { LOG_LEVELS, readDatabaseSecurity, readEnv, readSqsSettings, type DatabaseSecurity, type Env, type SqsSettings } from '@labclimate/config'
+import {
+  LOG_LEVELS, readDatabaseSecurity, readEnv, readRetention, readSqsSettings, type DatabaseSecurity, type Env, type RetentionPolicy, type SqsSettings
+} from '@labclimate/config'
 
 export interface ApiConfig {
   port: number
@@ -31,8 +33,8 @@ export interface ApiConfig {
   requestTimeoutMs: number
   /** `GET /labs` serves one shared answer recomputed at most this often (0: computed per request). */
   allLabsCacheMs: number
-  /** What the maintenance job keeps (same variables, same defaults): series fall back to rollups past it. */
-  retention: { rawDays: number, minuteDays: number }
+  /** What the maintenance job keeps (read by the same function): series fall back to rollups past it. */
+  retention: RetentionPolicy
   /** Write business metrics to stdout as CloudWatch Embedded Metric Format. */
   metricsEmf: boolean
   /** The Stage dimension of every business metric (STAGE; infra sets the stage name). */
@@ -67,10 +69,7 @@ export function loadApiConfig (env: Env): ApiConfig {
     rateLimitPerMinute: read.int('RATE_LIMIT_PER_MINUTE', { default: 600, min: 1, max: 1_000_000 }),
     allLabsCacheMs: read.int('ALL_LABS_CACHE_MS', { default: 1000, min: 0, max: 60_000 }),
     requestTimeoutMs: read.int('REQUEST_TIMEOUT_MS', { default: 30_000, min: 1000, max: 600_000 }),
-    retention: {
-      rawDays: read.int('RETENTION_RAW_DAYS', { default: 35, min: 22, max: 3650 }),
-      minuteDays: read.int('RETENTION_MINUTE_DAYS', { default: 400, min: 22, max: 36500 })
-    },
+    retention: readRetention(read),
     metricsEmf: read.bool('METRICS_EMF', { default: true }),
     stage: read.string('STAGE', { default: DEFAULT_STAGE }) as string,
     readinessProbeMs: read.int('READINESS_PROBE_MS', { default: 60_000, min: 100, max: 600_000 })

@@ -3,12 +3,12 @@
 // reading per lab every interval. Temperatures and humidities follow a daily curve with noise.
 import { parseArgs, promisify } from 'node:util'
 import { gzip } from 'node:zlib'
+import { DAY_MS } from '@labclimate/config'
 
 const gzipAsync = promisify(gzip)
 
 export const READINGS_PER_DAY = 2880
 export const STEP_MS = 30_000
-const DAY_MS = 86_400_000
 
 export interface SimulateOptions {
   url: string

@@ -1,6 +1,7 @@
-import { ConfigError, LOG_LEVELS, readDatabaseSecurity, readEnv, type DatabaseSecurity, type Env } from '@labclimate/config'
+import {
+  ConfigError, LOG_LEVELS, readDatabaseSecurity, readEnv, readRetention, retentionProblems, type DatabaseSecurity, type Env, type RetentionPolicy
+} from '@labclimate/config'
 import { DEFAULT_STAGE } from '@labclimate/metrics'
-import { retentionProblems, type RetentionPolicy } from '@labclimate/store'
 import { assertTimeZone, type CompletenessSettings } from './completeness.ts'
 
 export type ArchiveTarget =
@@ -25,21 +26,10 @@ export interface MaintenanceConfig {
   stage: string
 }
 
-/**
- * The longest a reading can take to reach the database after its day ended: the API takes
- * readings up to 7 days old and SQS keeps a message up to 14 days. A raw day must outlive
- * that, or a late reading would recompute its minute rollup from a raw day no longer there.
- */
-export const MIN_RAW_RETENTION_DAYS = 22
-
 /** Parses and validates the maintenance job's environment; throws ConfigError naming every problem. */
 export function loadMaintenanceConfig (env: Env): MaintenanceConfig {
   const read = readEnv(env)
-  const retention: RetentionPolicy = {
-    rawDays: read.int('RETENTION_RAW_DAYS', { default: 35, min: MIN_RAW_RETENTION_DAYS, max: 3650 }),
-    minuteDays: read.int('RETENTION_MINUTE_DAYS', { default: 400, min: MIN_RAW_RETENTION_DAYS, max: 36500 }),
-    hourDays: read.int('RETENTION_HOUR_DAYS', { default: 3650, min: MIN_RAW_RETENTION_DAYS, max: 36500 })
-  }
+  const retention = readRetention(read)
   const bucket = read.string('ARCHIVE_BUCKET')
   const dir = read.string('ARCHIVE_DIR')
   const endpoint = read.url('S3_ENDPOINT', ['http', 'https'])

@@ -1,8 +1,7 @@
-import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand,
-  HeadObjectCommand, PutObjectCommand, S3Client, UploadPartCommand, type CompletedPart
-} from '@aws-sdk/client-s3'
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { Upload } from '@aws-sdk/lib-storage'
 import type { ArchiveStore } from '@labclimate/store'
+import { Readable } from 'node:stream'
 
 export interface S3ArchiveOptions {
   client: S3Client
@@ -19,11 +18,9 @@ const notFound = (error: unknown): boolean => {
 }
 
 /**
- * An S3 bucket as archive store. A day object streams up in parts (a fleet day is
- * ~1 GB gzipped; memory holds one part), so an upload either completes whole or is
- * aborted and never becomes visible. The SDK sends a CRC32 checksum with every part
- * and object by default, which S3 verifies on receipt. Encryption and the storage-class
- * lifecycle are bucket settings (the infrastructure stack), not per request.
+ * An S3 bucket as archive store. A day object (a fleet day is ~1 GB gzipped) streams up as a multipart upload, one
+ * part in memory, aborted on failure so it never becomes visible half written. The SDK sends and S3 verifies CRC32
+ * checksums by default. Encryption and the storage-class lifecycle are bucket settings, not per request.
  */
 export class S3ArchiveStore implements ArchiveStore {
   readonly location: string
@@ -41,39 +38,47 @@ export class S3ArchiveStore implements ArchiveStore {
   }
 
   async putStream (key: string, body: AsyncIterable<Uint8Array>, options: { contentType: string, contentEncoding?: string, sha256: () => string }): Promise<void> {
-    const Key = this.prefix + key
-    const headers = { ContentType: options.contentType, ...(options.contentEncoding === undefined ? {} : { ContentEncoding: options.contentEncoding }) }
-    let pending: Buffer[] = []
-    let pendingBytes = 0
-    let uploadId: string | undefined
-    const parts: CompletedPart[] = []
-    const take = (): Buffer => { const b = Buffer.concat(pending, pendingBytes); pending = []; pendingBytes = 0; return b }
+    const params = {
+      Bucket: this.bucket,
+      Key: this.prefix + key,
+      ContentType: options.contentType,
+      ...(options.contentEncoding === undefined ? {} : { ContentEncoding: options.contentEncoding })
+    }
+    // Up to one part is read first: an object that fits goes up in one request, its whole digest known by then.
+    const source = body[Symbol.asyncIterator]()
+    const first: Buffer[] = []
+    let firstBytes = 0
+    let next = await source.next()
+    while (next.done !== true && firstBytes < this.partSize) {
+      first.push(Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength))
+      firstBytes += next.value.byteLength
+      if (firstBytes < this.partSize) next = await source.next()
+    }
+    if (next.done === true) {
+      await this.client.send(new PutObjectCommand({ ...params, Body: Buffer.concat(first, firstBytes), Metadata: { sha256: options.sha256() } }))
+      return
+    }
+    async function * rest (): AsyncGenerator<Uint8Array> {
+      try {
+        yield * first
+        for (let more = await source.next(); more.done !== true; more = await source.next()) yield more.value
+      } finally {
+        // Also when the upload gave up early: the source (a database stream) must be closed, not left half read.
+        await source.return?.()
+      }
+    }
+    const stream = Readable.from(rest())
+    // The upload reports any failure itself; an error while closing the source afterwards must not crash the task.
+    stream.on('error', () => {})
+    // queueSize 1: one part in memory. leavePartsOnError false: a failed part, source or completion aborts the
+    // multipart upload before done() rejects, so nothing half written becomes visible.
+    const upload = new Upload({
+      client: this.client, params: { ...params, Body: stream }, partSize: this.partSize, queueSize: 1, leavePartsOnError: false
+    })
     try {
-      for await (const chunk of body) {
-        pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)); pendingBytes += chunk.byteLength
-        if (pendingBytes >= this.partSize) {
-          uploadId ??= (await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key, ...headers }))).UploadId
-          const PartNumber = parts.length + 1
-          const { ETag } = await this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key, UploadId: uploadId, PartNumber, Body: take() }))
-          parts.push({ ETag, PartNumber })
-        }
-      }
-      if (uploadId === undefined) {
-        // Small enough for one request; the whole digest is known now.
-        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: take(), ...headers, Metadata: { sha256: options.sha256() } }))
-        return
-      }
-      if (pendingBytes > 0) {
-        const PartNumber = parts.length + 1
-        const { ETag } = await this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key, UploadId: uploadId, PartNumber, Body: take() }))
-        parts.push({ ETag, PartNumber })
-      }
-      await this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: uploadId, MultipartUpload: { Parts: parts } }))
-    } catch (error) {
-      if (uploadId !== undefined) {
-        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: uploadId })).catch(() => {})
-      }
-      throw error
+      await upload.done()
+    } finally {
+      stream.destroy()
     }
   }
 

@@ -36,8 +36,7 @@ export async function bootstrap (db: Kysely<Database>, options: BootstrapOptions
     const { rows } = await sql<{ got: number | null }>`SELECT GET_LOCK(${sql.raw(LOCK)}, 120) AS got`.execute(conn)
     if (Number(rows[0]?.got) !== 1) throw new Error('another bootstrap held its lock for 2 minutes; try again')
     try {
-      const migrations = await migrateToLatest(conn)
-      options.print(migrations.length === 0 ? 'schema is up to date' : `migrations applied: ${migrations.join(', ')}`)
+      const migrations = await migrateToLatest(conn, { print: options.print })
       const { rows: [dbRow] } = await sql<{ name: string }>`SELECT DATABASE() AS name`.execute(conn)
       const database = dbRow?.name ?? ''
       const users: string[] = []

@@ -42,8 +42,7 @@ export function databaseCommands (program: string): Command[] {
       summary: 'apply database migrations',
       usage: `${program} migrate`,
       run: async (_args, ctx) => {
-        const applied = await migrateToLatest(ctx.db())
-        ctx.print(applied.length === 0 ? 'schema is up to date' : `applied: ${applied.join(', ')}`)
+        await migrateToLatest(ctx.db(), { print: ctx.print })
       }
     },
     {

@@ -27,3 +27,11 @@ export function readRetention (read: EnvReader): RetentionPolicy {
     hourDays: read.int('RETENTION_HOUR_DAYS', { default: DEFAULT_RETENTION.hourDays, min: MIN_RAW_RETENTION_DAYS, max: 36500 })
   }
 }
+
+/** Problems with a policy (coarser data must outlive finer data, or a range could have no answer at all). */
+export function retentionProblems (policy: RetentionPolicy): string[] {
+  const problems: string[] = []
+  if (policy.minuteDays < policy.rawDays) problems.push('minute rollups must be kept at least as long as raw readings')
+  if (policy.hourDays < policy.minuteDays) problems.push('hour rollups must be kept at least as long as minute rollups')
+  return problems
+}

@@ -1,4 +1,4 @@
-// The embedded database for local mode (not wired in yet): SQLite through Node 24's built-in `node:sqlite`,
+// The embedded database of local mode (connectDatabase opens it for a `sqlite:` URL): SQLite through Node 24's built-in `node:sqlite`,
 // behind Kysely's own SqliteDialect, so the repositories can run on it with no native add-on to install.
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite'
 import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely'

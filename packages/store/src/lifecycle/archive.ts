@@ -6,16 +6,11 @@ import { dirname, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { Readable } from 'node:stream'
 import { createGzip } from 'node:zlib'
-import { DAY_MS, dayKey } from './retention.ts'
+import { DAY_MS } from '@labclimate/config'
+import { dayKey } from './retention.ts'
 
-/*
- * Archive of expired raw days: one gzip NDJSON object per UTC day, plus a JSON
- * manifest written last. A day counts as archived only when its manifest exists,
- * names the object, the object has the manifest's size, and the manifest's row
- * count equals the rows the database holds for that day right before the drop.
- * Each line is self-describing:
- *   {"lab_id":7,"recorded_at_ms":1764028800000,"temperature_milli_c":21500,"humidity_milli_pct":45200}
- */
+// Archive of expired raw days: one gzip NDJSON object per UTC day, then a manifest written last; a day counts as
+// archived only when its manifest matches the object and the database's count (docs/data-lifecycle.md, "Archive").
 
 export const ARCHIVE_FORMAT = 'labclimate.readings.ndjson.gz'
 export const ARCHIVE_FORMAT_VERSION = 1

@@ -1,23 +1,10 @@
 import { sql, type Kysely } from 'kysely'
 import type { Database } from '../database.ts'
-import { DAY_MS, dayStart } from './retention.ts'
+import { DAY_MS } from '@labclimate/config'
+import { dayStart } from './retention.ts'
 
-/*
- * Daily RANGE partitions on a BIGINT epoch-ms column, MySQL 8 and MariaDB alike.
- *
- * Layout: `pYYYYMMDD VALUES LESS THAN (<next day 00:00 UTC in ms>)` for each day,
- * then a catch-all `pmax VALUES LESS THAN MAXVALUE`. The catch-all means an
- * insert can never fail for lack of a partition (ER_NO_PARTITION_FOR_GIVEN_VALUE),
- * even if the maintenance job stops running for weeks: ingestion does not depend
- * on the job. "Create ahead" therefore splits pmax with REORGANIZE PARTITION
- * rather than ADD PARTITION (which MySQL refuses after a MAXVALUE partition).
- * pmax is normally empty (the API refuses readings more than 5 minutes in the
- * future and partitions exist days ahead), so the reorganisation moves no rows;
- * if the job was down, it moves only the rows that landed in pmax, once.
- *
- * The first partition also holds everything older than its day (RANGE has no
- * lower bound); code that expires it finds the days it really holds with MIN().
- */
+// Daily RANGE partitions on a BIGINT epoch-ms column (MySQL 8 and MariaDB), days then a catch-all `pmax`:
+// docs/data-lifecycle.md, "Partitions", says why the layout is so.
 
 export const MAXVALUE_PARTITION = 'pmax'
 

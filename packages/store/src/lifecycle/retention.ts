@@ -1,15 +1,5 @@
+import { DAY_MS, type RetentionPolicy } from '@labclimate/config'
 import type { Resolution } from '../repositories/series.ts'
-
-export const DAY_MS = 86_400_000
-
-/** How long each resolution is kept, in whole UTC days before the current one. */
-export interface RetentionPolicy {
-  rawDays: number
-  minuteDays: number
-  hourDays: number
-}
-
-export const DEFAULT_RETENTION: RetentionPolicy = { rawDays: 35, minuteDays: 400, hourDays: 3650 }
 
 /** Start (00:00 UTC) of the day holding `ms`. */
 export const dayStart = (ms: number): number => Math.floor(ms / DAY_MS) * DAY_MS
@@ -45,12 +35,4 @@ export function finestRetainedResolution (policy: RetentionPolicy, query: { from
     if (query.fromMs >= since[resolution]) return resolution
   }
   return 'hour'
-}
-
-/** Problems with a policy (coarser data must outlive finer data, or a range could have no answer at all). */
-export function retentionProblems (policy: RetentionPolicy): string[] {
-  const problems: string[] = []
-  if (policy.minuteDays < policy.rawDays) problems.push('minute rollups must be kept at least as long as raw readings')
-  if (policy.hourDays < policy.minuteDays) problems.push('hour rollups must be kept at least as long as minute rollups')
-  return problems
 }

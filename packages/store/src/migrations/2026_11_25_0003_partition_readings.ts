@@ -2,20 +2,12 @@ import { SqliteAdapter, sql, type Kysely } from 'kysely'
 
 // Frozen in time: this file describes the change as first made and imports no app code.
 //
-// Partitions raw readings, and minute rollups, by day: RANGE on the BIGINT epoch-ms column,
-// so expiring a day is `ALTER TABLE … DROP PARTITION`, never a mass DELETE (at fleet scale a
-// day is ~133 M raw rows and ~66 M minute rows). MySQL requires every unique key to include
-// the partitioning column: the primary keys are (lab_id, recorded_at_ms) and
-// (lab_id, bucket_start_ms) and the only other index is non-unique, so no key changes.
-// Hour rollups (~1/60 of the minute rows) stay unpartitioned and expire by batched DELETEs.
-//
-// Layout: one partition per UTC day from the oldest stored day (at most 62 days back; older
-// rows share the first partition, which the maintenance job expires as a whole once its last
-// day is past retention) through 7 days ahead, then a catch-all `pmax VALUES LESS THAN
-// MAXVALUE` so no insert can ever fail for lack of a partition. The maintenance job keeps
-// splitting pmax into days ahead of time (REORGANIZE PARTITION of an empty pmax moves no rows).
-// Both MariaDB 10.11 and MySQL 8 accept every statement here.
+// Partitions raw readings, and minute rollups, by day (RANGE on the epoch-ms column), from the oldest stored day
+// (at most 62 back) through 7 ahead, then a catch-all `pmax`; why, and what the keys needed, is in
+// docs/data-lifecycle.md ("Partitions"). Both MariaDB 10.11 and MySQL 8 accept every statement here.
 
+// Kept here rather than imported from @labclimate/config: a migration imports nothing, so no later edit can change
+// what it did (a day's length cannot change, but the rule is simpler to keep without exceptions).
 const DAY_MS = 86_400_000
 const AHEAD_DAYS = 7
 const MAX_BACK_DAYS = 62

@@ -1,14 +1,13 @@
+import { DAY_MS } from '@labclimate/config'
 import { sql, type Kysely } from 'kysely'
-import type { Database } from '../database.ts'
-import { dialectOf } from '../dialect.ts'
-import type { LifecycleBackend, RawUnit } from './maintenance.ts'
-import { withMysqlLifecycle } from './maintenance.ts'
-import { DAY_MS, dayKey } from './retention.ts'
+import type { Database } from '../../database.ts'
+import { rawDayReader, type LifecycleBackend, type RawUnit } from '../backend.ts'
+import { dayKey } from '../retention.ts'
 
 /**
  * The embedded SQLite mode's lifecycle: no partitions, so a raw unit is one UTC day removed with a range
- * DELETE, and "create ahead" has nothing to do. The local stack runs from one launcher on one machine, so
- * the job takes no cross-process lock here (SQLite's own write lock serialises the deletes).
+ * DELETE, and "create ahead" has nothing to do. No cross-process lock: the local stack runs from one
+ * launcher, and SQLite's own write lock serialises the deletes.
  */
 export function sqliteLifecycleBackend (db: Kysely<Database>): LifecycleBackend {
   const dayOf = sql<number>`recorded_at_ms - (recorded_at_ms % ${sql.lit(DAY_MS)})`
@@ -26,19 +25,7 @@ export function sqliteLifecycleBackend (db: Kysely<Database>): LifecycleBackend 
     async expiredRawUnits (cutoffMs) {
       return (await rawDays(cutoffMs)).map(({ day }): RawUnit => ({ name: `day ${dayKey(day)}`, days: [day] }))
     },
-    rawDayRows (dayStartMs) {
-      return db.selectFrom('readings')
-        .select(['lab_id', 'recorded_at_ms', 'temperature_milli_c', 'humidity_milli_pct'])
-        .where('recorded_at_ms', '>=', dayStartMs).where('recorded_at_ms', '<', dayStartMs + DAY_MS)
-        .orderBy('lab_id').orderBy('recorded_at_ms')
-        .stream()
-    },
-    async rawDayCount (dayStartMs) {
-      const row = await db.selectFrom('readings').select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('recorded_at_ms', '>=', dayStartMs).where('recorded_at_ms', '<', dayStartMs + DAY_MS)
-        .executeTakeFirstOrThrow()
-      return Number(row.n)
-    },
+    ...rawDayReader(db),
     async dropRawUnit (unit) {
       for (const day of unit.days) {
         await db.deleteFrom('readings').where('recorded_at_ms', '>=', day).where('recorded_at_ms', '<', day + DAY_MS).execute()
@@ -56,9 +43,4 @@ export function sqliteLifecycleBackend (db: Kysely<Database>): LifecycleBackend 
       return (await rawDays()).map(({ day, rows }) => `${dayKey(day)}: ${rows} readings`)
     }
   }
-}
-
-/** Runs `work` with the backend of `db`'s dialect: partitions on MySQL, range deletes on SQLite. */
-export async function withLifecycle<T> (db: Kysely<Database>, work: (backend: LifecycleBackend) => Promise<T>): Promise<T> {
-  return dialectOf(db) === 'sqlite' ? await work(sqliteLifecycleBackend(db)) : await withMysqlLifecycle(db, work)
 }
