@@ -59,8 +59,9 @@ export class ServiceStack extends Stack {
       retention: config.logRetentionDays,
       removalPolicy: prod ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY
     })
-    const burst = (minTasks: number | undefined): BurstFloor | undefined =>
-      config.burst === undefined || minTasks === undefined ? undefined : { start: config.burst.start, end: config.burst.end, minTasks, timeZone: config.burstTimeZone }
+    const burst = (minTasks: number | undefined): BurstFloor | undefined => config.burst === undefined || minTasks === undefined
+      ? undefined
+      : { start: config.burst.start, end: config.burst.end, minTasks, timeZone: config.burstTimeZone }
     // No password anywhere: each task role may connect only as its own database user, with an IAM token.
     const base = { AWS_REGION: this.region, LOG_LEVEL: 'info', STAGE: config.stage }
     const services = { SQS_QUEUE_URL: queue.queueUrl, ...base }

@@ -8,7 +8,7 @@ t.setTimeout(300_000)
 
 const prod = synth('prod', { alarmEmail: 'ops@example.org' })
 const tpl = prod.serviceTemplate
-type Props = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Props = Record<string, any>
 const alarms = Object.values(tpl.findResources('AWS::CloudWatch::Alarm')).map((r) => r.Properties as Props)
 const byName = (suffix: string): Props => alarms.find((a) => a.AlarmName === `labclimate-prod-${suffix}`) as Props
 const topic = Object.keys(tpl.findResources('AWS::SNS::Topic'))[0] as string

@@ -9,12 +9,13 @@ import { synth } from './helper.ts'
 // CDK synth on a shared 2-core machine: allow more than tap's default 120 s.
 t.setTimeout(300_000)
 
-type Props = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Props = Record<string, any>
 const prod = synth('prod')
 const release = prod.releaseTemplate
 const resources = (type: string): Array<[string, Props]> => Object.entries(release.findResources(type)).map(([id, r]) => [id, (r.Properties ?? {}) as Props])
 const container = (name: string): Props => resources('AWS::ECS::TaskDefinition').map(([, p]) => (p.ContainerDefinitions as Props[])[0] as Props).find((d) => d.Name === name) as Props
-const envOf = (d: Props): Record<string, unknown> => Object.fromEntries((d.Environment as Array<{ Name: string, Value: unknown }>).map((e) => [e.Name, e.Value]))
+const envOf = (d: Props): Record<string, unknown> =>
+  Object.fromEntries((d.Environment as Array<{ Name: string, Value: unknown }>).map((e) => [e.Name, e.Value]))
 
 t.test('migrations run before the services update: ServiceStack depends on ReleaseStack, which holds no service', async (t) => {
   const manifest = prod.app.synth().manifest.artifacts ?? {}

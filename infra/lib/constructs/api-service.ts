@@ -55,7 +55,10 @@ export class ApiService extends Construct {
       readonlyRootFilesystem: true,
       healthCheck: {
         command: ['CMD', 'node', '-e', `fetch('http://127.0.0.1:${port}${ALB_HEALTH_PATH}').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`],
-        interval: Duration.seconds(15), timeout: Duration.seconds(3), retries: 3, startPeriod: Duration.seconds(20)
+        interval: Duration.seconds(15),
+        timeout: Duration.seconds(3),
+        retries: 3,
+        startPeriod: Duration.seconds(20)
       }
     })
     props.queue.grantSendMessages(this.taskDefinition.taskRole)

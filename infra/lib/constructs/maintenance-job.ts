@@ -50,7 +50,7 @@ export class MaintenanceJob extends Construct {
     archiveBucket.grantRead(this.taskDefinition.taskRole)
     archiveBucket.grantPut(this.taskDefinition.taskRole)
     // "Default": the schedule keeps the logical ID it had before this construct existed.
-    new ecsPatterns.ScheduledFargateTask(this, 'Default', { // eslint-disable-line no-new
+    new ecsPatterns.ScheduledFargateTask(this, 'Default', {
       cluster: props.cluster,
       schedule: events.Schedule.cron({ minute: '7' }), // hourly, off the top of the hour
       scheduledFargateTaskDefinitionOptions: { taskDefinition: this.taskDefinition },

@@ -221,7 +221,8 @@ export class Monitoring extends Construct {
       { threshold: a.deadlocksPerSecond, comparisonOperator: GT, evaluationPeriods: 3, datapointsToAlarm: 3, treatMissingData: MISSING_OK })
 
     // ---- dashboard ----
-    const w = (title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []): cloudwatch.GraphWidget => new cloudwatch.GraphWidget({ title, left, right, width: 8, height: 6 })
+    const w = (title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []): cloudwatch.GraphWidget =>
+      new cloudwatch.GraphWidget({ title, left, right, width: 8, height: 6 })
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: prefix, defaultInterval: Duration.days(2) })
     this.dashboard.addWidgets(
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 4 })

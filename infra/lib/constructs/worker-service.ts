@@ -48,7 +48,10 @@ export class WorkerService extends Construct {
       // event loop turns; a file older than a minute means a hung process, which ECS then replaces.
       healthCheck: {
         command: ['CMD-SHELL', 'test -n "$(find "$WORKER_LIVENESS_FILE" -mmin -1 2>/dev/null)"'],
-        interval: Duration.seconds(30), timeout: Duration.seconds(5), retries: 3, startPeriod: Duration.seconds(60)
+        interval: Duration.seconds(30),
+        timeout: Duration.seconds(5),
+        retries: 3,
+        startPeriod: Duration.seconds(60)
       }
     })
     queue.grantConsumeMessages(this.taskDefinition.taskRole)
