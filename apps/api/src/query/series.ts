@@ -1,8 +1,9 @@
+import { DAY_MS } from '@labclimate/config'
 import { parseIsoTimestamp } from '@labclimate/contract'
 import type { Resolution, SeriesPoint } from '@labclimate/store'
 import { Type } from '@sinclair/typebox'
 import { HttpProblem } from '../http/problem.ts'
-import { DAY_MS, roundRatio } from './averages.ts'
+import { roundRatio } from './averages.ts'
 
 /** The longest span each resolution may cover in one request (keeps every answer a chart can draw). */
 export const MAX_SPAN_MS: Record<Resolution, number> = { raw: 2 * DAY_MS, minute: 14 * DAY_MS, hour: 400 * DAY_MS }
