@@ -18,6 +18,7 @@ import dashboardPlugin from './dashboard/plugin.ts'
 import databasePlugin from './plugins/database.ts'
 import docsPlugin from './docs/plugin.ts'
 import labDirectoryPlugin from './plugins/lab-directory.ts'
+import pageSecurityPlugin from './plugins/page-security.ts'
 import queuePlugin from './plugins/queue.ts'
 import readinessMetricsPlugin from './plugins/readiness-metrics.ts'
 import queryRoutes from './query/routes.ts'
@@ -93,6 +94,8 @@ export default async function app (fastify: FastifyInstance, options: AppOptions
   await fastify.register(labDirectoryPlugin)
   // Security headers on every answer; the API serves JSON only, so the strictest policy fits.
   await fastify.register(helmet, { global: true, contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } })
+  // The pages (docs, dashboard) get a policy that lets them load their own scripts and styles.
+  await fastify.register(pageSecurityPlugin)
   // Keys first: the limiter below counts per authenticated key. Failed authentications are limited per
   // address inside the auth hook, before any database lookup.
   await fastify.register(authPlugin, {

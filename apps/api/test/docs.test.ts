@@ -4,7 +4,7 @@ import t from 'tap'
 import { createTestDatabase } from '../../../test/support/mysql.ts'
 import { startTestQueue, TEST_CREDENTIALS } from '../../../test/support/sqs.ts'
 import app, { serverOptions } from '../src/app.ts'
-import { PAGE_CSP } from '../src/docs/plugin.ts'
+import { PAGE_CSP } from '../src/plugins/page-security.ts'
 
 interface Operation { security?: Array<Record<string, string[]>>, responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }> }
 interface OpenApi {

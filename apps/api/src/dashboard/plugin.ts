@@ -10,7 +10,7 @@ import { DASHBOARD_THRESHOLDS } from './thresholds.ts'
 /**
  * The dashboard: a static page (HTML, a small vanilla script, uPlot from node_modules; nothing from a CDN)
  * that asks for a read key and calls the JSON API with it. The page and its assets are public; the data is
- * not. Its Content-Security-Policy (scripts and styles from the API only) is set by the docs plugin.
+ * not.
  */
 const UPLOT_DIST = join(dirname(createRequire(import.meta.url).resolve('uplot/package.json')), 'dist')
 
@@ -30,6 +30,7 @@ export default fp(async (app: FastifyInstance) => {
   for (const { file } of Object.values(VENDOR)) await access(file)
   const page = { config: { auth: 'public' as const }, schema: { hide: true } }
 
+  app.servePagesUnder('/dashboard')
   for (const [url, { body, type }] of Object.entries(TEXT)) {
     app.get(url, page, async (_request, reply) => await reply.type(type).header('cache-control', 'no-cache').send(body))
   }
@@ -38,4 +39,4 @@ export default fp(async (app: FastifyInstance) => {
   }
   app.get('/dashboard/', page, async (_request, reply) => await reply.redirect('/dashboard'))
   app.get('/dashboard/config.json', page, async () => ({ thresholds: DASHBOARD_THRESHOLDS }))
-}, { name: 'dashboard' })
+}, { name: 'dashboard', dependencies: ['page-security'] })
