@@ -39,9 +39,8 @@ export type AppOptions = Pick<ApiConfig, 'databaseUrl' | 'dbPoolSize' | 'sqs' | 
 }
 
 /**
- * Server options the app relies on; server.ts and tests both build Fastify with these.
- * The HTTP server is made here so that slow bodies are cut off on time (Node checks
- * requestTimeout only every connectionsCheckingInterval, 30 s by default) and so that
+ * Server options the app relies on (server.ts and tests build Fastify with these). The HTTP server is made here
+ * so that slow bodies are cut off on time (Node checks requestTimeout only every connectionsCheckingInterval) and
  * keep-alive outlives the load balancer's 60 s idle timeout (else it may reuse a closed socket: 502).
  */
 export function serverOptions ({ requestTimeoutMs, trustProxyHops = 0 }: Pick<ApiConfig, 'requestTimeoutMs'> & Partial<Pick<ApiConfig, 'trustProxyHops'>>): FastifyServerOptions {
@@ -106,10 +105,8 @@ export default async function app (fastify: FastifyInstance, options: AppOptions
   })
   // One key cannot make a task buffer more than two maximal bodies at once.
   await fastify.register(keyBodyBudgetPlugin)
-  // Per authenticated key (its id, whatever the spelling of the header), or per address on public routes.
-  // It runs after the auth hook and before the body is read (preParsing), so a key over its limit costs no
-  // parsing. A device's nightly batch is one request; the default leaves ample room for live 30 s readings
-  // and for people querying from Postman.
+  // Per authenticated key (its id, whatever the header's spelling), or per address on public routes; after the
+  // auth hook and before the body is read (preParsing), so a key over its limit costs no parsing.
   await fastify.register(rateLimit, {
     global: true,
     hook: 'preParsing',
