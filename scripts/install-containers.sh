@@ -3,7 +3,7 @@
 # Docker engine: Debian's podman, runc (crun fails on these machines' cgroup layout) and mmdebstrap (the
 # stand-in base images are built from Debian's packages, as no image registry is reachable).
 # The podman settings (runc, ulimits no higher than the host's) are the repo's own file,
-# test/support/containers.conf, passed to podman as CONTAINERS_CONF: the machine's /etc is not changed.
+# packages/testkit/containers.conf, passed to podman as CONTAINERS_CONF: the machine's /etc is not changed.
 # Idempotent: does nothing when the three are there.
 set -eu
 missing=''

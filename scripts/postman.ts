@@ -235,7 +235,8 @@ export function toPostman (doc: OpenApiDocument): { collection: { info: object, 
 export const render = (value: object): string => `${JSON.stringify(value, null, 2)}\n`
 
 async function openApiFromOwnApp (): Promise<{ doc: OpenApiDocument, close: () => Promise<void> }> {
-  const { buildTestApp } = await import('../apps/api/test/helper.ts')
+  const [{ default: app, serverOptions }, { testAppBuilder }] = await Promise.all([import('@labclimate/api'), import('@labclimate/testkit/app')])
+  const buildTestApp = testAppBuilder({ app, serverOptions })
   const cleanups: Array<() => Promise<void> | void> = []
   const api = await buildTestApp({ teardown: (fn) => { cleanups.unshift(fn) } })
   const doc = (await api.app.inject('/openapi.json')).json<OpenApiDocument>()

@@ -10,16 +10,18 @@ import { mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs'
+import app, { serverOptions } from '@labclimate/api'
+import { createFleetThroughApi, simulate } from '@labclimate/cli/src/simulate.ts'
 import { decodeMessage } from '@labclimate/contract'
 import { storeReadings } from '@labclimate/store'
+import { testAppBuilder } from '@labclimate/testkit/app'
+import { REPO_ROOT } from '@labclimate/testkit/processes'
 import { chromium } from 'playwright-core'
-import { buildTestApp } from '../apps/api/test/helper.ts'
-import { createFleetThroughApi, simulate } from '../apps/cli/src/simulate.ts'
-import { REPO_ROOT } from '../test/support/processes.ts'
 
 const { values } = parseArgs({ options: { url: { type: 'string' }, key: { type: 'string' }, lab: { type: 'string' }, out: { type: 'string' } } })
 const out = values.out ?? join(REPO_ROOT, 'docs/img/dashboard.png')
 const cleanups: Array<() => Promise<void> | void> = []
+const buildTestApp = testAppBuilder({ app, serverOptions })
 
 async function ownStack (): Promise<{ url: string, key: string, lab: number }> {
   const api = await buildTestApp({ teardown: (fn) => { cleanups.unshift(fn) } })

@@ -5,11 +5,11 @@
 // A run that executed nothing fails; with CI=true so does any skip (todo is listed, not failed): CI is expected to run everything
 // (the browser tests, cfn-lint, the chaos test, the container images), and a skip there hides that it did not.
 // `pnpm test:chaos` runs only the chaos tests; other arguments go to tap (e.g. one test file).
-// The full run ends with the MySQL leg (test/support/mysql-leg.ts): the database-backed files again, on
+// The full run ends with the MySQL leg (@labclimate/testkit/mysql-leg): the database-backed files again, on
 // real MySQL in a container; `node scripts/test.ts --mysql [files]` runs only that leg.
 //
 // It installs what the suite needs beyond node_modules, so it runs on a machine with only Node and npm:
-// a private MariaDB server for this run (test/support/mariadb-server.ts; TEST_DATABASE_URL points the
+// a private MariaDB server for this run (@labclimate/testkit/mariadb-server; TEST_DATABASE_URL points the
 // suite at a server of your own instead), Debian's Chromium for the browser tests, and podman, runc and
 // mmdebstrap for the images test and the MySQL leg, when it may (root or passwordless sudo; without it those
 // tests skip and say so).
@@ -17,9 +17,9 @@ import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { readEnv } from '@labclimate/config'
-import { containerSupport } from '../test/support/containers.ts'
-import { suiteServer, type SuiteServer } from '../test/support/mariadb-server.ts'
-import { runMySqlLeg } from '../test/support/mysql-leg.ts'
+import { containerSupport } from '@labclimate/testkit/containers'
+import { suiteServer, type SuiteServer } from '@labclimate/testkit/mariadb-server'
+import { runMySqlLeg } from '@labclimate/testkit/mysql-leg'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const tapBin = `${root}node_modules/.bin/tap`

@@ -6,16 +6,16 @@
 // name and dimensions: an alarm on a metric nobody emits (or emits under another dimension) fails here.
 import { spawn } from 'node:child_process'
 import type { Reading } from '@labclimate/contract'
+import { synth } from '@labclimate/infra/testing'
 import { readEmfLine, type EmfDatum } from '@labclimate/metrics'
 import { ReadingsProducer } from '@labclimate/queue'
 import { countLabsReporting, createApiKey, createLab, storeReadings } from '@labclimate/store'
 import t from 'tap'
-import { synth } from '../infra/test/helper.ts'
-import { createTestDatabase } from './support/mysql.ts'
-import { freePort, REPO_ROOT, startApp, type AppProcess } from './support/processes.ts'
-import { startTestQueue } from './support/sqs.ts'
-import { serverOf, startTcpProxy, viaProxy } from './support/tcp-proxy.ts'
-import { waitFor } from './support/wait.ts'
+import { createTestDatabase } from '@labclimate/testkit/mysql'
+import { freePort, REPO_ROOT, startApp, type AppProcess } from '@labclimate/testkit/processes'
+import { startTestQueue } from '@labclimate/testkit/sqs'
+import { serverOf, startTcpProxy, viaProxy } from '@labclimate/testkit/tcp-proxy'
+import { waitFor } from '@labclimate/testkit/wait'
 
 // Synth, three processes and two outages on a shared 2-core machine.
 t.setTimeout(400_000)

@@ -7,8 +7,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { REPO_ROOT } from './support/processes.ts'
-import { TEST_DATABASE_URL } from './support/mysql.ts'
+import { REPO_ROOT } from '@labclimate/testkit/processes'
+import { TEST_DATABASE_URL } from '@labclimate/testkit/mysql'
 
 t.test('pnpm bench --smoke produces a result for each of the six figures', async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'labclimate-bench-smoke-'))

@@ -4,12 +4,12 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import t from 'tap'
-import { REPO_ROOT } from './support/processes.ts'
+import { REPO_ROOT } from '@labclimate/testkit/processes'
 
 // Entry points hand process.env to their loader; CDK reads account, region and stage only in bin/.
 const ENTRY_POINTS = new Set([
   'apps/api/src/server.ts', 'apps/worker/src/main.ts', 'apps/worker/src/maintenance-main.ts', 'apps/worker/src/admin-main.ts', 'apps/cli/src/main.ts',
-  'packages/store/src/migrate-cli.ts', 'scripts/dev.ts', 'scripts/test.ts', 'infra/bin/labclimate.ts'
+  'packages/store/src/migrate-cli.ts', 'apps/cli/src/local-stack/launcher.ts', 'scripts/test.ts', 'infra/bin/labclimate.ts'
 ])
 
 function sources (dir: string): string[] {
@@ -20,8 +20,11 @@ function sources (dir: string): string[] {
   })
 }
 
+// The test harness is a package too, but a harness: like the tests, it sets the environment of what it starts.
+const HARNESSES = new Set(['packages/testkit'])
+
 const serviceCode = (): string[] => [
-  ...['apps', 'packages'].flatMap((d) => readdirSync(join(REPO_ROOT, d)).map((p) => join(REPO_ROOT, d, p, 'src'))),
+  ...['apps', 'packages'].flatMap((d) => readdirSync(join(REPO_ROOT, d)).filter((p) => !HARNESSES.has(`${d}/${p}`)).map((p) => join(REPO_ROOT, d, p, 'src'))),
   join(REPO_ROOT, 'infra/lib'), join(REPO_ROOT, 'infra/bin'), join(REPO_ROOT, 'scripts')
 ].flatMap((dir) => { try { return sources(dir) } catch { return [] } }).map((f) => relative(REPO_ROOT, f))
 

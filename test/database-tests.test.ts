@@ -1,13 +1,13 @@
-// The MySQL leg's file list (test/support/database-tests.ts) is found, not kept by hand: a test file is
-// database-backed when its imports reach test/support/mysql.ts, directly or through a helper.
+// The MySQL leg's file list (@labclimate/testkit/database-tests) is found, not kept by hand: a test file is
+// database-backed when its imports reach @labclimate/testkit/mysql, directly or through a helper.
 import t from 'tap'
-import { databaseTestFiles, NOT_ON_MYSQL } from './support/database-tests.ts'
+import { databaseTestFiles, NOT_ON_MYSQL } from '@labclimate/testkit/database-tests'
 
 t.test('database-backed test files are found through their imports', async (t) => {
   const files = databaseTestFiles()
-  t.ok(files.includes('test/e2e.test.ts'), 'a file importing test/support/mysql.ts directly')
+  t.ok(files.includes('test/e2e.test.ts'), 'a file importing @labclimate/testkit/mysql directly')
   t.ok(files.includes('apps/api/test/auth.test.ts'), 'a file reaching it through apps/api/test/helper.ts')
-  t.ok(files.includes('test/postman.test.ts'), 'a file reaching it through another app\'s helper')
+  t.ok(files.includes('test/postman.test.ts'), 'a file reaching it through the kit\'s app builder')
   t.ok(files.includes('packages/store/test/store-readings.test.ts'), 'the store on MySQL')
   for (const plain of ['packages/contract/test/units.test.ts', 'packages/store/test/sqlite.test.ts', 'test/typecheck.test.ts', 'test/database-tests.test.ts']) {
     t.notOk(files.includes(plain), `${plain}: no database, not in the MySQL leg`)

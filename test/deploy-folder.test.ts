@@ -9,10 +9,10 @@ import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { createApiKey } from '@labclimate/store'
-import { createTestDatabase } from './support/mysql.ts'
-import { freePort, REPO_ROOT } from './support/processes.ts'
-import { startTestQueue } from './support/sqs.ts'
-import { waitFor } from './support/wait.ts'
+import { createTestDatabase } from '@labclimate/testkit/mysql'
+import { freePort, REPO_ROOT } from '@labclimate/testkit/processes'
+import { startTestQueue } from '@labclimate/testkit/sqs'
+import { waitFor } from '@labclimate/testkit/wait'
 
 // Two cold builds (tsc + pnpm deploy) and two boots: more than tap's default 120 s on a busy 2-core machine.
 t.setTimeout(300_000)

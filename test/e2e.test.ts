@@ -3,11 +3,11 @@
 // from what the test sent, not by any code of the service.
 import { createApiKey } from '@labclimate/store'
 import t from 'tap'
-import { expectedBuckets, rollupDifferences, storedRollups } from './support/rollups.ts'
-import { createTestDatabase } from './support/mysql.ts'
-import { freePort, startApp, type AppProcess } from './support/processes.ts'
-import { queueDepth, startTestQueue } from './support/sqs.ts'
-import { waitFor } from './support/wait.ts'
+import { expectedBuckets, rollupDifferences, storedRollups } from '@labclimate/testkit/rollups'
+import { createTestDatabase } from '@labclimate/testkit/mysql'
+import { freePort, startApp, type AppProcess } from '@labclimate/testkit/processes'
+import { queueDepth, startTestQueue } from '@labclimate/testkit/sqs'
+import { waitFor } from '@labclimate/testkit/wait'
 
 interface Sent { labId: number, atMs: number, tenthsC: number, humidityTenths: number }
 

@@ -1,5 +1,5 @@
 // The container images, built from the real Dockerfiles and run: podman (no Docker engine needed) builds a
-// stand-in for the official node image (Debian minbase + the pinned Node 24 + npm, test/support/containers.ts),
+// stand-in for the official node image (Debian minbase + the pinned Node 24 + npm, @labclimate/testkit/containers),
 // then Dockerfile.api and Dockerfile.worker on it, and runs both with host networking against this suite's
 // MariaDB and an SQS server: the worker migrates, the API answers, a day of readings posted to the API
 // container is stored by the worker container with the average computed here, `podman stop` ends both with
@@ -10,12 +10,12 @@ import { join } from 'node:path'
 import { connectDatabase, createApiKey } from '@labclimate/store'
 import { sql } from 'kysely'
 import t from 'tap'
-import { containerSupport, imageSize, podman, standInNodeImage } from './support/containers.ts'
-import { createTestDatabase } from './support/mysql.ts'
-import { mayCreateUsers, roleUsersFor } from './support/role-users.ts'
-import { freePort, REPO_ROOT } from './support/processes.ts'
-import { queueDepth, startTestQueue } from './support/sqs.ts'
-import { waitFor } from './support/wait.ts'
+import { containerSupport, imageSize, podman, standInNodeImage } from '@labclimate/testkit/containers'
+import { createTestDatabase } from '@labclimate/testkit/mysql'
+import { mayCreateUsers, roleUsersFor } from '@labclimate/testkit/role-users'
+import { freePort, REPO_ROOT } from '@labclimate/testkit/processes'
+import { queueDepth, startTestQueue } from '@labclimate/testkit/sqs'
+import { waitFor } from '@labclimate/testkit/wait'
 
 // Cold: the stand-in base (~30 s) and two image builds (~2-3 min each on 2 busy cores); warm: seconds.
 t.setTimeout(1_500_000)

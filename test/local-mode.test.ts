@@ -7,8 +7,8 @@ import { DatabaseSync } from 'node:sqlite'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { freePort, startApp, type AppProcess } from './support/processes.ts'
-import { waitFor } from './support/wait.ts'
+import { freePort, startApp, type AppProcess } from '@labclimate/testkit/processes'
+import { waitFor } from '@labclimate/testkit/wait'
 
 // Linux's /proc: a process's children, and its process group (the field after the state and the parent).
 const childrenOf = (pid: number): number[] => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter((p) => p !== '').map(Number)
@@ -25,7 +25,7 @@ const portFree = async (port: number): Promise<boolean> => await new Promise((re
 interface Started { dev: AppProcess, keys: { admin: string, read: string, device: string } }
 
 async function startDev (env: Record<string, string>): Promise<Started> {
-  const dev = startApp('scripts/dev.ts', env)
+  const dev = startApp('apps/cli/src/local-stack/launcher.ts', env)
   const banner = await waitFor('the banner with keys', () => /device key \(lab 1\):\s+(lc_\S+)/.test(dev.output()) ? dev.output() : undefined, 60_000, 100)
     .catch((error: unknown) => { throw new Error(`${String(error)}\n${dev.output()}`) })
   const key = (label: RegExp): string => label.exec(banner)?.[1] ?? ''

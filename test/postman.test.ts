@@ -4,12 +4,13 @@ import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import t from 'tap'
-import { buildTestApp } from '../apps/api/test/helper.ts'
+import app, { serverOptions } from '@labclimate/api'
+import { testAppBuilder } from '@labclimate/testkit/app'
 import { COLLECTION_FILE, ENVIRONMENT_FILE, render, toPostman, type OpenApiDocument } from '../scripts/postman.ts'
-import { REPO_ROOT } from './support/processes.ts'
-import { queueDepth } from './support/sqs.ts'
-import { waitFor } from './support/wait.ts'
-import { startWorkerProcess } from './support/worker.ts'
+import { REPO_ROOT } from '@labclimate/testkit/processes'
+import { queueDepth } from '@labclimate/testkit/sqs'
+import { waitFor } from '@labclimate/testkit/wait'
+import { startWorkerProcess } from '@labclimate/testkit/worker'
 
 interface NewmanSummary {
   run: {
@@ -20,6 +21,7 @@ interface NewmanSummary {
 }
 interface Newman { run: (options: object, done: (error: Error | null, summary: NewmanSummary) => void) => void }
 const newman = createRequire(import.meta.url)('newman') as Newman
+const buildTestApp = testAppBuilder({ app, serverOptions })
 
 t.test('postman files are current and the collection passes against a live app', async (t) => {
   const api = await buildTestApp(t)

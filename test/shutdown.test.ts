@@ -6,10 +6,10 @@ import { decodeMessage, type Reading } from '@labclimate/contract'
 import { ReadingsProducer } from '@labclimate/queue'
 import { createApiKey } from '@labclimate/store'
 import t, { type Test } from 'tap'
-import { createTestDatabase } from './support/mysql.ts'
-import { freePort, startApp } from './support/processes.ts'
-import { queueDepth, startTestQueue, type TestQueue } from './support/sqs.ts'
-import { waitFor } from './support/wait.ts'
+import { createTestDatabase } from '@labclimate/testkit/mysql'
+import { freePort, startApp } from '@labclimate/testkit/processes'
+import { queueDepth, startTestQueue, type TestQueue } from '@labclimate/testkit/sqs'
+import { waitFor } from '@labclimate/testkit/wait'
 
 /** Readings in the messages on the queue now, read without consuming them. */
 function readingsOnQueue (queue: TestQueue): number {

@@ -5,11 +5,11 @@ import { decodeMessage, type Reading } from '@labclimate/contract'
 import { EnqueueError, ReadingsProducer, createSqsClient } from '@labclimate/queue'
 import { createApiKey } from '@labclimate/store'
 import t from 'tap'
-import { createTestDatabase } from './support/mysql.ts'
-import { freePort, startApp } from './support/processes.ts'
-import { startTestQueue, TEST_CREDENTIALS, type TestQueue } from './support/sqs.ts'
-import { startSqsProxy } from './support/sqs-proxy.ts'
-import { waitFor } from './support/wait.ts'
+import { createTestDatabase } from '@labclimate/testkit/mysql'
+import { freePort, startApp } from '@labclimate/testkit/processes'
+import { startTestQueue, TEST_CREDENTIALS, type TestQueue } from '@labclimate/testkit/sqs'
+import { startSqsProxy } from '@labclimate/testkit/sqs-proxy'
+import { waitFor } from '@labclimate/testkit/wait'
 
 /** "lab:time" of every reading in the messages on the queue, read without consuming them. */
 function onQueue (queue: TestQueue): string[] {

@@ -10,10 +10,10 @@ import { readFileSync } from 'node:fs'
 import { createApiKey, createLab } from '@labclimate/store'
 import { sql } from 'kysely'
 import t from 'tap'
-import { createAdminConnection, createTestDatabase } from './support/mysql.ts'
-import { freePort, startApp, type AppProcess } from './support/processes.ts'
-import { queueDepth, startTestQueue } from './support/sqs.ts'
-import { waitFor } from './support/wait.ts'
+import { createAdminConnection, createTestDatabase } from '@labclimate/testkit/mysql'
+import { freePort, startApp, type AppProcess } from '@labclimate/testkit/processes'
+import { queueDepth, startTestQueue } from '@labclimate/testkit/sqs'
+import { waitFor } from '@labclimate/testkit/wait'
 
 const DEVICES = 50
 const READINGS = 2880

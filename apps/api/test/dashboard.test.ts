@@ -4,7 +4,7 @@ import { chromium, type Browser } from 'playwright-core'
 import t from 'tap'
 import { PAGE_CSP } from '../src/plugins/page-security.ts'
 import { DASHBOARD_THRESHOLDS } from '../src/dashboard/thresholds.ts'
-import { startWorkerProcess, waitUntilStored } from '../../../test/support/worker.ts'
+import { startWorkerProcess, waitUntilStored } from '@labclimate/testkit/worker'
 import { buildTestApp } from './helper.ts'
 
 const CHROMIUM = '/usr/bin/chromium'

@@ -5,9 +5,9 @@ import { decodeMessage } from '@labclimate/contract'
 import { createApiKey, createLab } from '@labclimate/store'
 import Fastify, { type FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
-import { createTestDatabase } from '../../../test/support/mysql.ts'
-import { startTestQueue, TEST_CREDENTIALS, type TestQueue } from '../../../test/support/sqs.ts'
-import { serverOf, startTcpProxy, viaProxy, type TcpProxy } from '../../../test/support/tcp-proxy.ts'
+import { createTestDatabase } from '@labclimate/testkit/mysql'
+import { startTestQueue, TEST_CREDENTIALS, type TestQueue } from '@labclimate/testkit/sqs'
+import { serverOf, startTcpProxy, viaProxy, type TcpProxy } from '@labclimate/testkit/tcp-proxy'
 import app, { serverOptions } from '../src/app.ts'
 
 const OUTAGE_MS = 60_000

@@ -1,8 +1,8 @@
 // OpenAPI 3 generated from the route schemas (/openapi.json) and Swagger UI (/docs).
 import Fastify, { type RouteOptions } from 'fastify'
 import t from 'tap'
-import { createTestDatabase } from '../../../test/support/mysql.ts'
-import { startTestQueue, TEST_CREDENTIALS } from '../../../test/support/sqs.ts'
+import { createTestDatabase } from '@labclimate/testkit/mysql'
+import { startTestQueue, TEST_CREDENTIALS } from '@labclimate/testkit/sqs'
 import app, { serverOptions } from '../src/app.ts'
 import { PAGE_CSP } from '../src/plugins/page-security.ts'
 

@@ -6,9 +6,9 @@ import type { Reading } from '@labclimate/contract'
 import { createApiKey, createLab, storeReadings } from '@labclimate/store'
 import Fastify from 'fastify'
 import t from 'tap'
-import { createTestDatabase, TEST_DATABASE_URL } from '../../../test/support/mysql.ts'
-import { mayCreateUsers } from '../../../test/support/role-users.ts'
-import { startTestQueue, TEST_CREDENTIALS } from '../../../test/support/sqs.ts'
+import { createTestDatabase, TEST_DATABASE_URL } from '@labclimate/testkit/mysql'
+import { mayCreateUsers } from '@labclimate/testkit/role-users'
+import { startTestQueue, TEST_CREDENTIALS } from '@labclimate/testkit/sqs'
 import app, { serverOptions } from '../src/app.ts'
 
 const MINUTE = 60_000

@@ -4,7 +4,7 @@
 import type { Reading } from '@labclimate/contract'
 import { storeReadings } from '@labclimate/store'
 import t, { type Test } from 'tap'
-import { waitFor } from '../../../test/support/wait.ts'
+import { waitFor } from '@labclimate/testkit/wait'
 import { buildTestApp } from './helper.ts'
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0)

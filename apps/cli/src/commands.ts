@@ -13,7 +13,7 @@ export const COMMANDS: Command[] = [
     summary: 'start the local stack: API, worker and an embedded SQS server; SQLite in ./data unless DATABASE_URL is set (as pnpm dev)',
     usage: 'labclimate start   (PORT, DATABASE_URL, LABCLIMATE_DATA_DIR from the environment)',
     run: async () => {
-      const dev = spawn(process.execPath, [fileURLToPath(new URL('../../../scripts/dev.ts', import.meta.url))], { stdio: 'inherit' })
+      const dev = spawn(process.execPath, [fileURLToPath(new URL('local-stack/launcher.ts', import.meta.url))], { stdio: 'inherit' })
       // The stack stops on Ctrl-C: the signal reaches both processes; this one waits for the launcher.
       process.on('SIGINT', () => {})
       const code = await new Promise<number | null>((resolve) => dev.once('exit', resolve))

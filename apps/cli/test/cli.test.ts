@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import t from 'tap'
-import { createTestDatabase } from '../../../test/support/mysql.ts'
-import { REPO_ROOT } from '../../../test/support/processes.ts'
+import { createTestDatabase } from '@labclimate/testkit/mysql'
+import { REPO_ROOT } from '@labclimate/testkit/processes'
 
 const cli = (args: string[], databaseUrl?: string): { status: number | null, out: string } => {
   const r = spawnSync(process.execPath, ['apps/cli/src/main.ts', ...args], {

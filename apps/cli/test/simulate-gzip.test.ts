@@ -1,8 +1,11 @@
 // The simulator sends gzip bodies by default (--no-gzip: plain JSON), and the real API takes them.
 import { gunzipSync } from 'node:zlib'
 import t from 'tap'
-import { buildTestApp } from '../../api/test/helper.ts'
+import app, { serverOptions } from '@labclimate/api'
+import { testAppBuilder } from '@labclimate/testkit/app'
 import { parseSimulateArgs, READINGS_PER_DAY, simulate, type SimulateOptions } from '../src/simulate.ts'
+
+const buildTestApp = testAppBuilder({ app, serverOptions })
 
 t.test('gzip is the default, --no-gzip turns it off', async (t) => {
   t.equal(parseSimulateArgs([]).gzip, true)

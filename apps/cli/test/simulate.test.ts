@@ -1,11 +1,14 @@
 // `labclimate simulate` against the real app listening on a port: what it says it sent is what is stored.
 import { spawn } from 'node:child_process'
 import t from 'tap'
-import { buildTestApp, type TestApp } from '../../api/test/helper.ts'
-import { REPO_ROOT, type AppProcess } from '../../../test/support/processes.ts'
-import { startRecordingProxy, type RecordingProxy } from '../../../test/support/recording-proxy.ts'
-import { startWorkerProcess, waitUntilStored } from '../../../test/support/worker.ts'
+import app, { serverOptions } from '@labclimate/api'
+import { testAppBuilder, type TestApp } from '@labclimate/testkit/app'
+import { REPO_ROOT, type AppProcess } from '@labclimate/testkit/processes'
+import { startRecordingProxy, type RecordingProxy } from '@labclimate/testkit/recording-proxy'
+import { startWorkerProcess, waitUntilStored } from '@labclimate/testkit/worker'
 import { READINGS_PER_DAY, simulate, type Summary } from '../src/simulate.ts'
+
+const buildTestApp = testAppBuilder({ app, serverOptions })
 
 const run = async (args: string[]): Promise<{ status: number | null, stdout: string, stderr: string }> => await new Promise((resolve) => {
   const child = spawn(process.execPath, ['apps/cli/src/main.ts', ...args], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '' } })

@@ -4,7 +4,7 @@ import type { Reading } from '@labclimate/contract'
 import { createEmfMetrics, readEmfLine } from '@labclimate/metrics'
 import { createLab, storeReadings } from '@labclimate/store'
 import t from 'tap'
-import { createTestDatabase } from '../../../test/support/mysql.ts'
+import { createTestDatabase } from '@labclimate/testkit/mysql'
 import { lastJudgedWindow, localHourToUtc, reportCompleteness, type CompletenessSettings } from '../src/completeness.ts'
 import { loadMaintenanceConfig } from '../src/maintenance-config.ts'
 

@@ -1,7 +1,7 @@
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs'
 import { decodeMessage, type Reading } from '@labclimate/contract'
 import t from 'tap'
-import { startTestQueue, TEST_CREDENTIALS } from '../../../test/support/sqs.ts'
+import { startTestQueue, TEST_CREDENTIALS } from '@labclimate/testkit/sqs'
 import { createSqsClient, EnqueueError, ReadingsProducer, type FlushReport } from '../src/index.ts'
 
 const T0 = Date.UTC(2026, 10, 25, 0, 0, 0)

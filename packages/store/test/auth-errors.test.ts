@@ -1,7 +1,7 @@
 // A refused login is a connection-class error (the worker waits for good credentials); a refused query is not.
 import { sql } from 'kysely'
 import t from 'tap'
-import { createTestDatabase } from '../../../test/support/mysql.ts'
+import { createTestDatabase } from '@labclimate/testkit/mysql'
 import { connectDatabase, isAuthError, isConnectionError } from '../src/index.ts'
 
 async function failure (url: string, statement = sql`SELECT 1`): Promise<unknown> {

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { sql, type Kysely } from 'kysely'
 import { createConnection } from 'mysql2/promise'
 import t from 'tap'
-import { startExtraMariaDb } from '../../../test/support/mariadb-server.ts'
+import { startExtraMariaDb } from '@labclimate/testkit/mariadb-server'
 import { connectDatabase, isConnectionError, mysqlPoolOptions, rdsCaBundle, type Database } from '../src/index.ts'
 
 /** The session's isolation level, read with SQL both MySQL 8.0 (transaction_isolation) and MariaDB 10.11 (tx_isolation) take. */

@@ -8,8 +8,8 @@ import { gunzipSync } from 'node:zlib'
 import { sql, type Kysely } from 'kysely'
 import { Migrator } from 'kysely/migration'
 import t, { type Test } from 'tap'
-import { createTestDatabase } from '../../../test/support/mysql.ts'
-import { expectedBuckets, storedRollups } from '../../../test/support/rollups.ts'
+import { createTestDatabase } from '@labclimate/testkit/mysql'
+import { expectedBuckets, storedRollups } from '@labclimate/testkit/rollups'
 import { migrations } from '../src/migrations/index.ts'
 import {
   archiveKeys, finestRetainedResolution, LocalArchiveStore, readingSeries, runMaintenance, storeReadings, withMysqlLifecycle,

@@ -7,7 +7,7 @@ import t, { type Test } from 'tap'
 import type { Kysely } from 'kysely'
 import type { Reading } from '@labclimate/contract'
 import { CHANGE_MARGIN_MS, connectDatabase, migrateToLatest, refreshRollingTotals, storeReadings, type Database, type RollingTotals, type TimeWindow } from '../src/index.ts'
-import { createTestDatabase } from '../../../test/support/mysql.ts'
+import { createTestDatabase } from '@labclimate/testkit/mysql'
 
 const MINUTE = 60_000
 const DAY = 86_400_000

@@ -4,7 +4,7 @@ import { sql } from 'kysely'
 import t from 'tap'
 import type { Reading } from '@labclimate/contract'
 import { storeReadings } from '../src/index.ts'
-import { createTestDatabase } from '../../../test/support/mysql.ts'
+import { createTestDatabase } from '@labclimate/testkit/mysql'
 
 const DAY = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 86_400_000
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Reading } from '@labclimate/contract'
 import t from 'tap'
-import { expectedBuckets, storedRollups } from '../../../test/support/rollups.ts'
+import { expectedBuckets, storedRollups } from '@labclimate/testkit/rollups'
 import {
   connectDatabase, createApiKey, createLab, dialectOf, findActiveKey, findExistingLabIds, HOUR_MS, migrateToLatest,
   MINUTE_MS, readingSeries, revokeApiKey, storeReadings, windowTotals

@@ -1,7 +1,7 @@
 import type { Reading } from '@labclimate/contract'
 import t from 'tap'
-import { expectedBuckets, storedRollups } from '../../../test/support/rollups.ts'
-import { createTestDatabase } from '../../../test/support/mysql.ts'
+import { expectedBuckets, storedRollups } from '@labclimate/testkit/rollups'
+import { createTestDatabase } from '@labclimate/testkit/mysql'
 import { createLab, findExistingLabIds, HOUR_MS, MINUTE_MS, readingSeries, storeReadings, windowTotals } from '../src/index.ts'
 
 const DAY_START = Date.UTC(2026, 10, 24, 0, 0, 0)

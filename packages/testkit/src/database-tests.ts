@@ -1,12 +1,16 @@
-// Which test files are database-backed, in one place: those that reach test/support/mysql.ts (the module
-// that makes each test file its own database) through their relative imports, directly or through a
-// helper such as apps/api/test/helper.ts. The MySQL leg of `pnpm test` runs exactly these a second time,
-// against real MySQL; a new test file that uses the database joins it without being listed anywhere.
+// Which test files are database-backed, in one place: those whose imports reach the kit's mysql module (the
+// one that makes each test file its own database), directly as `@labclimate/testkit/mysql` or through a helper
+// such as apps/api/test/helper.ts or the kit's app builder. The MySQL leg of `pnpm test` runs exactly these a
+// second time, against real MySQL; a new test file that uses the database joins it without being listed anywhere.
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { REPO_ROOT } from './processes.ts'
 
-const DATABASE_MODULE = resolve(REPO_ROOT, 'test/support/mysql.ts')
+const KIT = '@labclimate/testkit'
+const KIT_DIR = fileURLToPath(new URL('..', import.meta.url))
+const KIT_EXPORTS = (JSON.parse(readFileSync(join(KIT_DIR, 'package.json'), 'utf8')) as { exports: Record<string, string> }).exports
+const DATABASE_MODULE = join(KIT_DIR, 'src/mysql.ts')
 
 /** Database-backed files left out of the MySQL leg, and why (keep this short). */
 export const NOT_ON_MYSQL: Record<string, string> = {
@@ -33,10 +37,18 @@ function reachesDatabase (file: string, seen: Set<string>): boolean {
   if (seen.has(file) || !existsSync(file)) return false
   seen.add(file)
   const source = readFileSync(file, 'utf8')
-  for (const match of source.matchAll(/(?:from|import)\s*\(?\s*'(\.\.?\/[^']+\.ts)'/g)) {
-    if (reachesDatabase(resolve(dirname(file), match[1] ?? ''), seen)) return true
+  for (const match of source.matchAll(/(?:from|import)\s*\(?\s*'(\.\.?\/[^']+\.ts|@labclimate\/testkit(?:\/[^']+)?)'/g)) {
+    const target = importedFile(file, match[1] ?? '')
+    if (target !== undefined && reachesDatabase(target, seen)) return true
   }
   return false
+}
+
+/** The file an import names: relative to the importer, or a testkit subpath through the kit's exports. */
+function importedFile (importer: string, specifier: string): string | undefined {
+  if (specifier.startsWith('.')) return resolve(dirname(importer), specifier)
+  const target = KIT_EXPORTS[`.${specifier.slice(KIT.length)}`]
+  return target === undefined ? undefined : join(KIT_DIR, target)
 }
 
 /** The database-backed test files (repo-relative, sorted) that run on both engines. */

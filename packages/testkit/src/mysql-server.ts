@@ -1,6 +1,6 @@
 // A throwaway real MySQL server for the MySQL leg of `pnpm test`: production is Aurora MySQL 3 (MySQL 8.0)
 // and the suite's own server is MariaDB, a different engine. Debian 12 ships no MySQL, so the server is
-// Debian unstable's mysql-server-core in a podman container (test/support/containers.ts), with host
+// Debian unstable's mysql-server-core in a podman container (containers.ts), with host
 // networking on a free loopback port and its data on a tmpfs: nothing outlives the run.
 import { createConnection } from 'mysql2/promise'
 import { readFileSync } from 'node:fs'

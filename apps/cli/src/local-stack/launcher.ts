@@ -1,4 +1,4 @@
-// `pnpm dev`: the whole pipeline on this machine. Starts an SQS server (fauxqs) in this process
+// `pnpm dev` and `labclimate start`: the whole pipeline on this machine. Starts an SQS server (fauxqs) in this process
 // with the readings queue and its DLQ, then the worker and the API as child processes, exactly
 // as in production. The database is the one DATABASE_URL names (MySQL/MariaDB), or by default an
 // embedded SQLite file in the data folder (LABCLIMATE_DATA_DIR, default ./data), so readings survive a
@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { startFauxqs } from 'fauxqs'
 import { readEnv } from '@labclimate/config'
 import { connectDatabase, createApiKey, createLab, findLab } from '@labclimate/store'
@@ -43,10 +44,12 @@ const env = {
 // then stops them in the order that loses nothing (below). Were they in the terminal's group, the worker
 // would stop at once and leave accepted readings on the in-memory queue.
 // Each also gets an IPC channel to this launcher, whose closing (this process gone, however) stops it:
-// see dev-child-guard.ts.
-const guard = new URL('dev-child-guard.ts', import.meta.url).href
-const [worker, apiProcess] = ['apps/worker/src/main.ts', 'apps/api/src/server.ts'].map((entry) =>
-  spawn(process.execPath, ['--import', guard, entry], { env, stdio: ['inherit', 'inherit', 'inherit', 'ipc'], cwd: new URL('..', import.meta.url), detached: true }))
+// see child-guard.ts.
+const guard = new URL('child-guard.ts', import.meta.url).href
+// The apps' entry points, found through their packages: each sits beside the module its package exports.
+const entries = [new URL('main.ts', import.meta.resolve('@labclimate/worker')), new URL('server.ts', import.meta.resolve('@labclimate/api'))]
+const [worker, apiProcess] = entries.map((entry) =>
+  spawn(process.execPath, ['--import', guard, fileURLToPath(entry)], { env, stdio: ['inherit', 'inherit', 'inherit', 'ipc'], detached: true }))
 const children = [worker, apiProcess].filter((c) => c !== undefined)
 // The IPC channels must not keep this launcher alive once everything else has ended.
 for (const child of children) child.channel?.unref()

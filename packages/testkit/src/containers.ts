@@ -7,10 +7,11 @@ import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { REPO_ROOT } from './processes.ts'
 
 /** podman reads this file instead of /etc/containers/containers.conf: runc, and ulimits the host allows. */
-export const CONTAINERS_CONF = join(REPO_ROOT, 'test/support/containers.conf')
+export const CONTAINERS_CONF = fileURLToPath(new URL('../containers.conf', import.meta.url))
 const CACHE = join(REPO_ROOT, '.cache/containers')
 /** The CA bundle of the machine: npm in the images reaches the registry through a TLS proxy signed by it. */
 const CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt'

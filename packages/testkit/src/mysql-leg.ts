@@ -1,5 +1,5 @@
-// The MySQL leg of `pnpm test`: every database-backed test file (test/support/database-tests.ts) runs a
-// second time with TEST_DATABASE_URL on real MySQL (test/support/mysql-server.ts), so SQL that only
+// The MySQL leg of `pnpm test`: every database-backed test file (database-tests.ts) runs a
+// second time with TEST_DATABASE_URL on real MySQL (mysql-server.ts), so SQL that only
 // MariaDB accepts fails here and not first on Aurora. Its counts join the closing line, and a line of its
 // own ("mysql: N passed, N failed") names the engine when something fails only there.
 import { containerSupport } from './containers.ts'

@@ -1,9 +1,19 @@
 // Start the real apps as child processes, the way `pnpm start` does, and stop them with SIGTERM.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
+/** The workspace root (the folder with pnpm-workspace.yaml), with a trailing slash as before. */
+export const REPO_ROOT = workspaceRoot(dirname(fileURLToPath(import.meta.url)))
+
+function workspaceRoot (from: string): string {
+  if (existsSync(join(from, 'pnpm-workspace.yaml'))) return `${from}/`
+  const parent = dirname(from)
+  if (parent === from) throw new Error('no pnpm-workspace.yaml above the testkit')
+  return workspaceRoot(parent)
+}
 
 export async function freePort (): Promise<number> {
   return await new Promise((resolve, reject) => {
