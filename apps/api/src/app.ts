@@ -89,7 +89,10 @@ export default async function app (fastify: FastifyInstance, options: AppOptions
     ...(options.databaseSecurity === undefined ? {} : { security: options.databaseSecurity })
   })
   await fastify.register(queuePlugin, { sqs: options.sqs, lingerMs: options.ingestLingerMs })
-  await fastify.register(readinessMetricsPlugin, { queueUrl: options.sqs.queueUrl, ...(options.readinessProbeMs === undefined ? {} : { intervalMs: options.readinessProbeMs }) })
+  await fastify.register(readinessMetricsPlugin, {
+    queueUrl: options.sqs.queueUrl,
+    ...(options.readinessProbeMs === undefined ? {} : { intervalMs: options.readinessProbeMs })
+  })
   await fastify.register(labDirectoryPlugin)
   // Security headers on every answer; the API serves JSON only, so the strictest policy fits.
   await fastify.register(helmet, { global: true, contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } })
@@ -124,5 +127,8 @@ export default async function app (fastify: FastifyInstance, options: AppOptions
   await fastify.register(ingestRoutes)
   await fastify.register(labRoutes)
   await fastify.register(keyRoutes)
-  await fastify.register(queryRoutes, { ...(options.retention === undefined ? {} : { retention: options.retention }), ...(options.allLabsCacheMs === undefined ? {} : { allLabsCacheMs: options.allLabsCacheMs }) })
+  await fastify.register(queryRoutes, {
+    ...(options.retention === undefined ? {} : { retention: options.retention }),
+    ...(options.allLabsCacheMs === undefined ? {} : { allLabsCacheMs: options.allLabsCacheMs })
+  })
 }

@@ -70,7 +70,8 @@ export default fp(async (app: FastifyInstance) => {
         }
       }
     },
-    transformObject: (document) => withProblemComponent((document as unknown as { openapiObject: OpenApiDocument }).openapiObject, accessOf) as Record<string, unknown>,
+    transformObject: (document) =>
+      withProblemComponent((document as unknown as { openapiObject: OpenApiDocument }).openapiObject, accessOf) as Record<string, unknown>,
     transform: ({ schema, url, route }) => {
       const access: Access = route.config?.auth ?? 'admin'
       for (const method of [route.method].flat()) accessOf.set(`${method} ${url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`, access)

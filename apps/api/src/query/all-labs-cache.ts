@@ -88,7 +88,8 @@ export class AllLabsCache {
     const { totals, stats } = await refreshRollingTotals(this.#db(), this.#totals, window, Date.now())
     this.#totals = totals
     const previous = this.#latest
-    if (previous !== undefined && !stats.full && stats.changedLabs === 0 && stats.shiftMs === 0 && previous.averages[0]?.window_end === new Date(window.endMs).toISOString()) {
+    const unchanged = !stats.full && stats.changedLabs === 0 && stats.shiftMs === 0
+    if (previous !== undefined && unchanged && previous.averages[0]?.window_end === new Date(window.endMs).toISOString()) {
       this.#latest = { ...previous, computedAtMs, stats }
       return this.#latest
     }

@@ -76,7 +76,10 @@ export default async function queryRoutes (fastify: FastifyInstance, options: Qu
     // Past retention the requested resolution is gone: answer from the finest one still kept (the answer says which).
     const resolution = finestRetainedResolution(retention, { fromMs, nowMs: app.now(), requested: range.resolution })
     // Both at once (one round trip of latency, not two); the points of a lab that does not exist are dropped.
-    const [lab, points] = await Promise.all([findLabOnReader(app, labId), readingSeries(app.dbRead, { labId, fromMs, toMs, resolution, limit: MAX_POINTS + 1 })])
+    const [lab, points] = await Promise.all([
+      findLabOnReader(app, labId),
+      readingSeries(app.dbRead, { labId, fromMs, toMs, resolution, limit: MAX_POINTS + 1 })
+    ])
     if (lab === undefined) throw new HttpProblem(404, `Lab ${labId} does not exist.`)
     return {
       lab_id: labId,

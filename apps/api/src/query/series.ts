@@ -44,7 +44,10 @@ function parseInstant (name: string, text: string): number {
   return ms
 }
 
-export function seriesRange (query: { from?: string, to?: string, resolution?: Resolution }, nowMs: number): { fromMs: number, toMs: number, resolution: Resolution } {
+export function seriesRange (
+  query: { from?: string, to?: string, resolution?: Resolution },
+  nowMs: number
+): { fromMs: number, toMs: number, resolution: Resolution } {
   const resolution = query.resolution ?? 'minute'
   const toMs = query.to === undefined ? nowMs : parseInstant('to', query.to)
   const fromMs = query.from === undefined ? toMs - DAY_MS : parseInstant('from', query.from)

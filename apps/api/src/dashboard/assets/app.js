@@ -140,6 +140,7 @@
     el.dataset.labId = String(labId)
     el.dataset.resolution = resolution
     if (state.chart !== null) state.chart.destroy()
+    // eslint-disable-next-line new-cap -- the library names its constructor uPlot
     state.chart = new window.uPlot({
       width: Math.max(320, el.clientWidth || 900),
       height: 320,
