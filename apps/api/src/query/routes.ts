@@ -1,4 +1,5 @@
-import { DEFAULT_RETENTION, finestRetainedResolution, readingSeries, type RetentionPolicy } from '@labclimate/store'
+import { DEFAULT_RETENTION, type RetentionPolicy } from '@labclimate/config'
+import { finestRetainedResolution, readingSeries } from '@labclimate/store'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
