@@ -145,4 +145,4 @@ export function loadOrExit<T> (load: (env: Env) => T, env: Env): T {
     process.exit(2)
   }
 }
-export * from './retention.ts'
+export { DAY_MS, DEFAULT_RETENTION, MIN_RAW_RETENTION_DAYS, readRetention, retentionProblems, type RetentionPolicy } from './retention.ts'
