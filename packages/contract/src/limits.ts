@@ -23,7 +23,8 @@ export const MAX_FUTURE_SKEW_MS = 5 * 60_000
  * A device that was offline may upload a backlog; a reading older than this is
  * almost always a device whose clock was reset (1970, or epoch seconds sent as ms).
  */
-export const MAX_READING_AGE_MS = 7 * 24 * 3_600_000
+export const MAX_READING_AGE_DAYS = 7
+export const MAX_READING_AGE_MS = MAX_READING_AGE_DAYS * 24 * 3_600_000
 
 /** lab ids are positive 32-bit integers (INT in MySQL, safe in JS and SQLite). */
 export const LAB_ID_MAX = 2_147_483_647

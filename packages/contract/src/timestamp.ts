@@ -1,4 +1,4 @@
-import { MAX_FUTURE_SKEW_MS, MAX_READING_AGE_MS } from './limits.ts'
+import { MAX_FUTURE_SKEW_MS, MAX_READING_AGE_DAYS, MAX_READING_AGE_MS } from './limits.ts'
 import { describeValue, type Parsed } from './units.ts'
 
 // 2026-11-25T23:00:00Z, 2026-11-25T23:00:00.123+01:00, 2026-11-25 23:00:00.5-0500
@@ -79,7 +79,7 @@ export function parseTimestamp (input: unknown, nowMs: number): Parsed<number> {
   }
   if (ms < nowMs - MAX_READING_AGE_MS) {
     const hint = typeof input === 'number' && input < 1e11 ? ' (numbers are epoch milliseconds, not seconds)' : ''
-    return { ok: false, reason: `timestamp ${describeValue(input)} is older than ${MAX_READING_AGE_MS / 86_400_000} days${hint}` }
+    return { ok: false, reason: `timestamp ${describeValue(input)} is older than ${MAX_READING_AGE_DAYS} days${hint}` }
   }
   return { ok: true, value: ms }
 }
