@@ -1,6 +1,6 @@
 // The baselines: bare Fastify on this machine, in its own process like the API.
-//   GET  /            hello world (baseline of figure 2)
-//   POST /ingest      parses the same JSON body as the day-batch upload and answers 202 (baseline of figure 1)
+//   GET  /            hello world
+//   POST /ingest      parses the JSON body and answers 202 (baseline of figures 1 and 2: a day batch, one reading)
 // PORT and HOST from the environment; prints "listening" when ready.
 import Fastify from 'fastify'
 

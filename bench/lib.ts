@@ -1,46 +1,39 @@
 // Shared pieces of the benchmark: processes, an SQS request counter, percentiles, the machine line.
-import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer, request as httpRequest, type Server } from 'node:http'
 import { cpus, totalmem } from 'node:os'
 import { randomBytes } from 'node:crypto'
-import { fileURLToPath } from 'node:url'
 import { connectDatabase, type Database } from '@labclimate/store'
+import { suiteServer } from '@labclimate/testkit/mariadb-server'
+import { startApp, type AppProcess } from '@labclimate/testkit/processes'
+import { waitFor as poll } from '@labclimate/testkit/wait'
 import type { Kysely } from 'kysely'
 import { createConnection } from 'mysql2/promise'
-import { suiteServer } from '../test/support/mariadb-server.ts'
-import { waitFor as poll } from '../test/support/wait.ts'
 
-export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url))
+export type Proc = AppProcess
 
-export interface Proc {
-  child: ChildProcess
-  output: () => string
-  stop: () => Promise<number | string | null>
-}
-
-/** Starts `entry` on this Node (the pinned 24) with `nodeArgs` (e.g. --cpu-prof) and only the given environment. */
+/**
+ * The testkit's app process with Node flags (e.g. --cpu-prof, passed in NODE_OPTIONS) and a SIGKILL if SIGTERM has
+ * not ended it within 20 s, so that a stuck process cannot hang a benchmark.
+ */
 export function startProcess (entry: string, env: Record<string, string>, nodeArgs: string[] = []): Proc {
-  const child = spawn(process.execPath, [...nodeArgs, entry], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  const keep = (chunk: Buffer): void => { output = (output + chunk.toString()).slice(-20_000) }
-  child.stdout?.on('data', keep)
-  child.stderr?.on('data', keep)
-  const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)))
+  const app = startApp(entry, nodeArgs.length === 0 ? env : { ...env, NODE_OPTIONS: nodeArgs.map((arg) => JSON.stringify(arg)).join(' ') })
   return {
-    child,
-    output: () => output,
+    ...app,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
-      const code = await exited
-      clearTimeout(timer)
-      return code
+      const timer = setTimeout(() => app.child.kill('SIGKILL'), 20_000)
+      try {
+        return await app.stop()
+      } finally {
+        clearTimeout(timer)
+      }
     }
   }
 }
 
 /** The tests' poller, with the benchmark's longer default wait and finer interval. */
-export async function waitFor<T> (what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, intervalMs = 20): Promise<T> {
+export async function waitFor<T> (
+  what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, intervalMs = 20
+): Promise<T> {
   return await poll(what, check, timeoutMs, intervalMs)
 }
 
@@ -52,7 +45,9 @@ export interface SqsCounts { send: number, receive: number, delete: number, othe
  * An HTTP proxy in front of the SQS server that counts requests by action (the AWS JSON protocol
  * names it in `x-amz-target`, the query protocol in `Action=`). Every process talks to SQS through it.
  */
-export async function startSqsCounter (target: { host: string, port: number }, depth: () => unknown = () => null): Promise<{ port: number, counts: () => SqsCounts, reset: () => void, close: () => Promise<void> }> {
+export interface SqsCounter { port: number, counts: () => SqsCounts, reset: () => void, close: () => Promise<void> }
+
+export async function startSqsCounter (target: { host: string, port: number }, depth: () => unknown = () => null): Promise<SqsCounter> {
   let byAction: Record<string, number> = {}
   const counts = (): SqsCounts => {
     const n = (a: string): number => byAction[a] ?? 0
@@ -75,8 +70,8 @@ export async function startSqsCounter (target: { host: string, port: number }, d
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
       const body = Buffer.concat(chunks)
-      const amzTarget = req.headers["x-amz-target"]
-      const action = typeof amzTarget === "string" ? amzTarget.split('.').pop() ?? 'unknown' : (/Action=(\w+)/.exec(body.toString('latin1', 0, 200))?.[1] ?? 'unknown')
+      const amzTarget = req.headers['x-amz-target']
+      const action = typeof amzTarget === 'string' ? amzTarget.split('.').pop() ?? 'unknown' : (/Action=(\w+)/.exec(body.toString('latin1', 0, 200))?.[1] ?? 'unknown')
       byAction[action] = (byAction[action] ?? 0) + 1
       const upstream = httpRequest({ host: target.host, port: target.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers)
@@ -106,7 +101,14 @@ export function percentile (sorted: readonly number[], p: number): number {
 export function summarize (values: readonly number[]): { n: number, p50: number, p90: number, p99: number, max: number, mean: number } {
   const s = values.slice().sort((a, b) => a - b)
   const mean = s.reduce((a, b) => a + b, 0) / Math.max(1, s.length)
-  return { n: s.length, p50: round(percentile(s, 50)), p90: round(percentile(s, 90)), p99: round(percentile(s, 99)), max: round(s[s.length - 1] ?? NaN), mean: round(mean) }
+  return {
+    n: s.length,
+    p50: round(percentile(s, 50)),
+    p90: round(percentile(s, 90)),
+    p99: round(percentile(s, 99)),
+    max: round(s[s.length - 1] ?? NaN),
+    mean: round(mean)
+  }
 }
 
 export const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits
@@ -114,18 +116,6 @@ export const round = (x: number, digits = 2): number => Math.round(x * 10 ** dig
 export function machine (mariadbVersion: string): { cores: number, cpu: string, memoryGiB: number, node: string, mariadb: string, platform: string } {
   const list = cpus()
   return { cores: list.length, cpu: list[0]?.model ?? 'unknown', memoryGiB: round(totalmem() / 2 ** 30, 1), node: process.version, mariadb: mariadbVersion, platform: `${process.platform}-${process.arch}` }
-}
-
-export async function freePortNumber (): Promise<number> {
-  const { createServer: createNetServer } = await import('node:net')
-  return await new Promise((resolve, reject) => {
-    const server = createNetServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0))
-    })
-  })
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
@@ -181,6 +171,8 @@ export function benchLog (tag: string): (message: string) => void {
   return (message) => { process.stderr.write(`[${tag} +${((Date.now() - started) / 1000).toFixed(1)}s] ${message}\n`) }
 }
 
+export const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0)
+
 export function median (values: readonly number[]): number {
   const s = values.slice().sort((a, b) => a - b)
   const mid = Math.floor(s.length / 2)
@@ -198,14 +190,22 @@ export interface RoundsResult { measured: number[], baseline: number[], ratios: 
  * the first round), so that a machine that drifts during the run weighs on both sides alike. Within a round the
  * pairs run in the order given, so a later pair may use what an earlier one left (a queue filled, then drained).
  */
-export async function alternateRounds<K extends string> (rounds: number, pairs: Record<K, RoundPair>, log: (message: string) => void = () => {}): Promise<Record<K, RoundsResult>> {
+export async function alternateRounds<K extends string> (
+  rounds: number, pairs: Record<K, RoundPair>, log: (message: string) => void = () => {}
+): Promise<Record<K, RoundsResult>> {
   const names = Object.keys(pairs) as K[]
   const rates = new Map(names.map((k) => [k, { measured: [] as number[], baseline: [] as number[] }]))
   for (let r = 0; r < rounds; r++) {
     for (const k of names) {
       const pair = pairs[k]
       const seen = rates.get(k) as { measured: number[], baseline: number[] }
-      if (r % 2 === 0) { seen.baseline.push(await pair.baseline(r)); seen.measured.push(await pair.measured(r)) } else { seen.measured.push(await pair.measured(r)); seen.baseline.push(await pair.baseline(r)) }
+      if (r % 2 === 0) {
+        seen.baseline.push(await pair.baseline(r))
+        seen.measured.push(await pair.measured(r))
+      } else {
+        seen.measured.push(await pair.measured(r))
+        seen.baseline.push(await pair.baseline(r))
+      }
       log(`${k} round ${r + 1}/${rounds}: ${Math.round(seen.measured[r] as number)} vs baseline ${Math.round(seen.baseline[r] as number)}, ratio ${round((seen.measured[r] as number) / (seen.baseline[r] as number), 3)}`)
     }
   }
@@ -213,7 +213,13 @@ export async function alternateRounds<K extends string> (rounds: number, pairs: 
   for (const k of names) {
     const { measured, baseline } = rates.get(k) as { measured: number[], baseline: number[] }
     const ratios = measured.map((m, i) => m / (baseline[i] as number))
-    out[k] = { measured, baseline, ratios: ratios.map((x) => round(x, 3)), ratio: round(median(ratios), 3), ratioSpread: { min: round(Math.min(...ratios), 3), max: round(Math.max(...ratios), 3) } }
+    out[k] = {
+      measured,
+      baseline,
+      ratios: ratios.map((x) => round(x, 3)),
+      ratio: round(median(ratios), 3),
+      ratioSpread: { min: round(Math.min(...ratios), 3), max: round(Math.max(...ratios), 3) }
+    }
   }
   return out
 }

@@ -18,7 +18,8 @@ import { readEnv } from '@labclimate/config'
 import { createSqsClient } from '@labclimate/queue'
 import { createApiKey, migrateToLatest, windowTotals } from '@labclimate/store'
 import { sql } from 'kysely'
-import { benchDatabase, benchLog, cpuSeconds, freePortNumber, machine, REPO_ROOT, round, sleep, startProcess, summarize, waitFor, type Proc, type SqsCounts } from './lib.ts'
+import { freePort, REPO_ROOT } from '@labclimate/testkit/processes'
+import { benchDatabase, benchLog, cpuSeconds, machine, round, sleep, startProcess, summarize, waitFor, type Proc, type SqsCounts } from './lib.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -67,7 +68,7 @@ try {
   sqsClient.destroy()
   const appEnv = { DATABASE_URL, SQS_QUEUE_URL: QUEUE_URL, SQS_ENDPOINT, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', LOG_LEVEL: 'warn' }
 
-  const port = await freePortNumber()
+  const port = await freePort()
   const api = startProcess('apps/api/src/server.ts', { ...appEnv, PORT: String(port), HOST: '127.0.0.1', RATE_LIMIT_PER_MINUTE: '1000000' })
   procs.push(api)
   const base = `http://127.0.0.1:${port}`
@@ -108,15 +109,15 @@ try {
   const workerCpu0 = await cpuSeconds(worker.child.pid)
   let peakDepth = 0
   const samples: Array<{ t: number, depth: number, stored: number }> = []
-  let expected: number | undefined
+  // the simulator's accepted readings, known once it is done; until then the monitor cannot finish
+  let expected = Infinity
   let tLast: number | undefined
-  let monitoring = true
   const monitor = (async () => {
-    while (monitoring) {
+    for (;;) {
       const [d, stored] = await Promise.all([benchGet<{ total: number }>('depth'), storedNow()])
       peakDepth = Math.max(peakDepth, d.total)
       samples.push({ t: Date.now() - tFirst, depth: d.total, stored })
-      if (expected !== undefined && stored >= expected && tLast === undefined) { tLast = Date.now(); return }
+      if (stored >= expected && tLast === undefined) { tLast = Date.now(); return }
       await sleep(500)
     }
   })()
@@ -125,10 +126,10 @@ try {
   const freshness: number[] = []
   const labsGets: number[] = []
   let probeFailures = 0
-  let probing = true
+  const probing = new AbortController()
   const probe = (async () => {
     let count = 0
-    while (probing) {
+    while (!probing.signal.aborted) {
       const tick = Date.now()
       const res = await fetch(`${base}/labs/${PROBE_LAB}/readings`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${probeKey}` }, body: JSON.stringify({ timestamp: tick, temperature: 20, humidity: 50 }) })
       const accepted = performance.now()
@@ -146,7 +147,7 @@ try {
     }
   })()
   const poller = (async () => {
-    while (probing) {
+    while (!probing.signal.aborted) {
       const t = performance.now()
       const res = await fetch(`${base}/labs`, { headers: { authorization: `Bearer ${readKey}` } })
       await res.arrayBuffer()
@@ -158,13 +159,19 @@ try {
   const simCode = await simDone
   if (simCode !== 0) throw new Error(`simulate exited with ${simCode}: ${simErr}`)
   const summary = JSON.parse(simOut.trim().split('\n').at(-1) as string) as {
-    readings_accepted: number, readings_sent: number, requests: number, elapsed_s: number, readings_per_s: number, body_bytes_sent: number, errors: Record<string, number>,
+    readings_accepted: number,
+    readings_sent: number,
+    requests: number,
+    elapsed_s: number,
+    readings_per_s: number,
+    body_bytes_sent: number,
+    errors: Record<string, number>,
     per_lab: Array<{ lab_id: number, accepted: number, sum_temperature_c: number, sum_humidity_pct: number }>
   }
   log(`simulator done: ${summary.readings_accepted} readings accepted in ${summary.elapsed_s} s; waiting for the worker`)
   expected = summary.readings_accepted
   await monitor
-  probing = false
+  probing.abort()
   await Promise.all([probe, poller])
   const apiCpu = (await cpuSeconds(api.child.pid)) - apiCpu0
   const workerCpu = (await cpuSeconds(worker.child.pid)) - workerCpu0
@@ -179,7 +186,8 @@ try {
   const raw = new Map(rawRows.map((r) => [Number(r.lab_id), [Number(r.n), Number(r.t), Number(r.h)]]))
   const minute = 60_000
   const windowStart = Math.floor((tFirst - 2 * 86_400_000) / minute) * minute
-  const rolled = new Map((await windowTotals(db, { startMs: windowStart, endMs: windowStart + 2 * 86_400_000 + 60 * minute })).filter((x) => x.labId !== PROBE_LAB).map((x) => [x.labId, [x.readingCount, x.temperatureSum, x.humiditySum]]))
+  const totals = await windowTotals(db, { startMs: windowStart, endMs: windowStart + 2 * 86_400_000 + 60 * minute })
+  const rolled = new Map(totals.filter((x) => x.labId !== PROBE_LAB).map((x) => [x.labId, [x.readingCount, x.temperatureSum, x.humiditySum]]))
   const mismatches: string[] = []
   let storedTotal = 0
   for (const lab of summary.per_lab) {
@@ -207,13 +215,37 @@ try {
     mismatches: mismatches.slice(0, 20),
     sustainedReadingsPerSecond: Math.round(rate),
     firstUploadToLastStoredSeconds: round(seconds),
-    simulator: { seconds: summary.elapsed_s, acceptedReadingsPerSecond: summary.readings_per_s, requests: summary.requests, errors: summary.errors, gzipBytesPerDayBatch: Math.round(summary.body_bytes_sent / Math.max(1, summary.requests)), concurrency: CONCURRENCY },
+    simulator: {
+      seconds: summary.elapsed_s,
+      acceptedReadingsPerSecond: summary.readings_per_s,
+      requests: summary.requests,
+      errors: summary.errors,
+      gzipBytesPerDayBatch: Math.round(summary.body_bytes_sent / Math.max(1, summary.requests)),
+      concurrency: CONCURRENCY
+    },
     peakQueueDepthMessages: peakDepth,
     freshnessMs: { ...summarize(freshness), failures: probeFailures, what: 'one live reading a second from a probe lab: 202 to visible in GET /labs/{id}, behind the burst in the same queue' },
     getLabsDuringBurstMs: { ...summarize(labsGets), every: '2 s' },
-    database: { bytesBefore, bytesAfter, growthBytes: bytesAfter - bytesBefore, bytesPerReading: round((bytesAfter - bytesBefore) / Math.max(1, storedTotal), 1), note: 'InnoDB data + index length after ANALYZE TABLE (approximate)' },
-    api: { cpuSeconds: round(cpuSecondsOrNaN(apiCpu)), cpuCoresAverage: round(apiCpu / seconds), peakRssMiB: apiPeak, readingsPerCpuSecond: Math.round(summary.readings_accepted / apiCpu) },
-    worker: { consumers: CONSUMERS, cpuSeconds: round(cpuSecondsOrNaN(workerCpu)), cpuCoresAverage: round(workerCpu / seconds), peakRssMiB: workerPeak, readingsPerCpuSecond: Math.round(summary.readings_accepted / workerCpu) },
+    database: {
+      bytesBefore,
+      bytesAfter,
+      growthBytes: bytesAfter - bytesBefore,
+      bytesPerReading: round((bytesAfter - bytesBefore) / Math.max(1, storedTotal), 1),
+      note: 'InnoDB data + index length after ANALYZE TABLE (approximate)'
+    },
+    api: {
+      cpuSeconds: round(cpuSecondsOrNaN(apiCpu)),
+      cpuCoresAverage: round(apiCpu / seconds),
+      peakRssMiB: apiPeak,
+      readingsPerCpuSecond: Math.round(summary.readings_accepted / apiCpu)
+    },
+    worker: {
+      consumers: CONSUMERS,
+      cpuSeconds: round(cpuSecondsOrNaN(workerCpu)),
+      cpuCoresAverage: round(workerCpu / seconds),
+      peakRssMiB: workerPeak,
+      readingsPerCpuSecond: Math.round(summary.readings_accepted / workerCpu)
+    },
     extrapolation: {
       fleetLabs: FLEET,
       fleetReadings: FLEET * PER_DAY,

@@ -13,7 +13,8 @@ import { parseArgs } from 'node:util'
 import { readEnv } from '@labclimate/config'
 import { CHANGE_MARGIN_MS, createApiKey, migrateToLatest, refreshRollingTotals, windowTotals, type RollingTotals } from '@labclimate/store'
 import { createConnection } from 'mysql2/promise'
-import { benchDatabase, benchLog, freePortNumber, machine, REPO_ROOT, round, startProcess, summarize, waitFor } from './lib.ts'
+import { freePort, REPO_ROOT } from '@labclimate/testkit/processes'
+import { benchDatabase, benchLog, machine, round, startProcess, summarize, waitFor } from './lib.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -106,7 +107,7 @@ try {
   // GET /labs through the real API on this database: the full answer, a 304 for an unchanged answer, one page and a
   // lab filter, alternating, each request timed from the client (gzip accepted, as browsers and Postman do).
   const readKey = (await createApiKey(db, { role: 'read', label: 'bench', nowMs: Date.now() })).key
-  const port = await freePortNumber()
+  const port = await freePort()
   const api = startProcess('apps/api/src/server.ts', { DATABASE_URL: bench.url, SQS_QUEUE_URL: 'http://127.0.0.1:9/000000000000/readings', SQS_ENDPOINT: 'http://127.0.0.1:9', AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '1000000' })
   const gets: Record<string, number[]> = { full: [], notModified: [], page1000: [], labFilter10: [] }
   try {

@@ -12,7 +12,7 @@ import type { Reading } from '@labclimate/contract'
 import { connectDatabase, LocalArchiveStore, migrateToLatest, storeReadings, writeDayArchive, partitionName, DAY_MS, type Database } from '@labclimate/store'
 import { sql, type Kysely } from 'kysely'
 import { createConnection } from 'mysql2/promise'
-import { suiteServer } from '../test/support/mariadb-server.ts'
+import { suiteServer } from '@labclimate/testkit/mariadb-server'
 
 const read = readEnv(process.env)
 const ownServerUrl = read.url('TEST_DATABASE_URL', ['mysql'])
@@ -92,7 +92,9 @@ try {
     labs,
     store_seconds: (storedAt - started) / 1000,
     tables: Object.fromEntries(Object.entries(measured).map(([t, m]) => [t, {
-      rows: m.rows, data_bytes: m.data, index_bytes: m.index,
+      rows: m.rows,
+      data_bytes: m.data,
+      index_bytes: m.index,
       bytes_per_row: Math.round((m.data + m.index) / m.rows * 10) / 10,
       bytes_per_reading: perReading(m.data + m.index),
       ibd_file_bytes: files[t as keyof typeof files]

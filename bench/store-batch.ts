@@ -14,7 +14,8 @@ import { readEnv } from '@labclimate/config'
 import { migrateToLatest, storeReadings } from '@labclimate/store'
 import { sql } from 'kysely'
 import { createConnection } from 'mysql2/promise'
-import { benchDatabase, benchLog, machine, REPO_ROOT, round } from './lib.ts'
+import { REPO_ROOT } from '@labclimate/testkit/processes'
+import { benchDatabase, benchLog, machine, round } from './lib.ts'
 
 const { values: args } = parseArgs({ options: { batches: { type: 'string' }, rounds: { type: 'string' }, smoke: { type: 'boolean', default: false }, out: { type: 'string' } } })
 const SMOKE = args.smoke === true
@@ -38,7 +39,12 @@ function batches (firstLab: number): Reading[][] {
   return Array.from({ length: BATCHES }, (_, b) => Array.from({ length: LABS_PER_BATCH * PER_DAY }, (_, i) => {
     const labId = firstLab + b * LABS_PER_BATCH + Math.floor(i / PER_DAY)
     const k = i % PER_DAY
-    return { labId, recordedAtMs: dayStart + k * 30_000, temperatureMilliC: 20_000 + ((k * 7 + labId) % 100) * 50, humidityMilliPct: 40_000 + ((k * 11 + labId) % 200) * 100 }
+    return {
+      labId,
+      recordedAtMs: dayStart + k * 30_000,
+      temperatureMilliC: 20_000 + ((k * 7 + labId) % 100) * 50,
+      humidityMilliPct: 40_000 + ((k * 11 + labId) % 200) * 100
+    }
   }))
 }
 
@@ -105,7 +111,12 @@ try {
     ratioSpread: { min: round(ratios[0] as number, 3), max: round(ratios.at(-1) as number, 3) },
     target: 'ratio >= 0.60',
     met: median(ratios) >= 0.6,
-    details: { rounds: rows.map((x) => ({ store: Math.round(x.store), bare: Math.round(x.bare), ratio: round(x.store / x.bare, 3) })), batches: BATCHES, readingsPerBatch: LABS_PER_BATCH * PER_DAY, labsChecked: checkedLabs }
+    details: {
+      rounds: rows.map((x) => ({ store: Math.round(x.store), bare: Math.round(x.bare), ratio: round(x.store / x.bare, 3) })),
+      batches: BATCHES,
+      readingsPerBatch: LABS_PER_BATCH * PER_DAY,
+      labsChecked: checkedLabs
+    }
   }
   await mkdir(OUT, { recursive: true })
   await writeFile(join(OUT, 'figure-3-store.json'), JSON.stringify(result, null, 2) + '\n')

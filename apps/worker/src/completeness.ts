@@ -105,7 +105,13 @@ export interface CompletenessLog {
  * Judges the last upload window, emits LabsCompleteLastUpload and LabsRegistered, and logs the ids of
  * the labs that are missing readings (searchable: see docs/operations.md, "UploadIncomplete").
  */
-export async function reportCompleteness (db: Kysely<Database>, settings: CompletenessSettings, nowMs: number, metrics: Metrics, log: CompletenessLog): Promise<CompletenessReport> {
+export async function reportCompleteness (
+  db: Kysely<Database>,
+  settings: CompletenessSettings,
+  nowMs: number,
+  metrics: Metrics,
+  log: CompletenessLog
+): Promise<CompletenessReport> {
   const report = await checkCompleteness(db, lastJudgedWindow(nowMs, settings), settings.readingIntervalSeconds)
   metrics.gauge('LabsRegistered', report.registered)
   metrics.gauge('LabsCompleteLastUpload', report.complete)

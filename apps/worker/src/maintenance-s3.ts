@@ -37,7 +37,11 @@ export class S3ArchiveStore implements ArchiveStore {
     this.location = `s3://${bucket}/${prefix}`
   }
 
-  async putStream (key: string, body: AsyncIterable<Uint8Array>, options: { contentType: string, contentEncoding?: string, sha256: () => string }): Promise<void> {
+  async putStream (
+    key: string,
+    body: AsyncIterable<Uint8Array>,
+    options: { contentType: string, contentEncoding?: string, sha256: () => string }
+  ): Promise<void> {
     const params = {
       Bucket: this.bucket,
       Key: this.prefix + key,

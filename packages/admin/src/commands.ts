@@ -136,7 +136,11 @@ export function help (commands: readonly Command[], title: string, program: stri
  * A command line's whole run: help (exit 0, or 2 for an unknown command), the command, its usage on a UsageError
  * (exit 2) or its message on a failure (exit 1). The database is opened on first use and closed at the end.
  */
-export async function runCommandLine (commands: readonly Command[], argv: string[], { title, program, openDatabase }: { title: string, program: string, openDatabase: () => Kysely<Database> }): Promise<void> {
+export async function runCommandLine (
+  commands: readonly Command[],
+  argv: string[],
+  { title, program, openDatabase }: { title: string, program: string, openDatabase: () => Kysely<Database> }
+): Promise<void> {
   const found = findCommand(commands, argv)
   const wantsHelp = argv.includes('--help') || argv.includes('-h')
   if (found === undefined || wantsHelp) {

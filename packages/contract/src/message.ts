@@ -19,9 +19,6 @@ export interface ReadingsMessage {
 
 export class MessageDecodeError extends Error {
   override name = 'MessageDecodeError'
-  constructor (message: string, options?: ErrorOptions) {
-    super(message, options)
-  }
 }
 
 /** One reading as it appears inside the `readings` array. */

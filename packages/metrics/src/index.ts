@@ -76,10 +76,11 @@ export function createEmfMetrics ({ service, stage = DEFAULT_STAGE, write, flush
   const flush = (): void => {
     const names = new Set<MetricName>([...counts.keys(), ...gauges.keys(), ...samples.keys()])
     if (names.size === 0) return
+    const definitions = [...names].map((n) => ({ Name: n, Unit: METRICS[n].unit }))
     const line: Record<string, unknown> = {
       _aws: {
         Timestamp: now(),
-        CloudWatchMetrics: [{ Namespace: METRIC_NAMESPACE, Dimensions: [[...METRIC_DIMENSIONS]], Metrics: [...names].map((n) => ({ Name: n, Unit: METRICS[n].unit })) }]
+        CloudWatchMetrics: [{ Namespace: METRIC_NAMESPACE, Dimensions: [[...METRIC_DIMENSIONS]], Metrics: definitions }]
       },
       Service: service,
       Stage: stage
@@ -124,6 +125,9 @@ export interface EmfDatum {
   values: number[]
 }
 
+/** One `_aws.CloudWatchMetrics` entry of an EMF line. */
+interface EmfDirective { Namespace: string, Dimensions: string[][], Metrics: Array<{ Name: string, Unit?: string }> }
+
 /**
  * Reads an EMF line the way CloudWatch Logs does (namespace, dimension sets, values from the
  * root members); lines that are not EMF give []. Tests use it on the apps' captured stdout.
@@ -133,7 +137,7 @@ export function readEmfLine (line: string): EmfDatum[] {
   try { doc = JSON.parse(line) } catch { return [] }
   if (typeof doc !== 'object' || doc === null) return []
   const root = doc as Record<string, unknown>
-  const aws = root._aws as { CloudWatchMetrics?: Array<{ Namespace: string, Dimensions: string[][], Metrics: Array<{ Name: string, Unit?: string }> }> } | undefined
+  const aws = root._aws as { CloudWatchMetrics?: EmfDirective[] } | undefined
   if (aws?.CloudWatchMetrics === undefined) return []
   const out: EmfDatum[] = []
   for (const directive of aws.CloudWatchMetrics) {

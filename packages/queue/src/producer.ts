@@ -183,8 +183,7 @@ export class ReadingsProducer {
         const result = await this.#client.send(new SendMessageBatchCommand({ QueueUrl: this.#queueUrl, Entries: entries }))
         const failedIds = new Set((result.Failed ?? []).map((f) => f.Id))
         for (const f of result.Failed ?? []) cause = new Error(`${f.Code ?? 'unknown'}: ${f.Message ?? ''}`)
-        const sent = remaining.filter((_, i) => !failedIds.has(String(i)))
-        for (const m of sent) this.stats.messagesSent++
+        this.stats.messagesSent += remaining.filter((_, i) => !failedIds.has(String(i))).length
         remaining = remaining.filter((_, i) => failedIds.has(String(i)))
         // Entries refused for their content (sender's fault) will be refused again.
         if ((result.Failed ?? []).some((f) => f.SenderFault === true)) break

@@ -30,7 +30,18 @@ export function hashKey (key: string): string {
   return createHash('sha256').update(key).digest('hex')
 }
 
-const toApiKey = (r: { id: number, key_prefix: string, role: string, lab_id: number | null, label: string, created_at_ms: number, revoked_at_ms: number | null }): ApiKey => ({
+/** The columns of an `api_keys` row that make an ApiKey. */
+interface ApiKeyRow {
+  id: number
+  key_prefix: string
+  role: string
+  lab_id: number | null
+  label: string
+  created_at_ms: number
+  revoked_at_ms: number | null
+}
+
+const toApiKey = (r: ApiKeyRow): ApiKey => ({
   id: r.id,
   prefix: r.key_prefix,
   role: r.role as KeyRole,
@@ -41,7 +52,10 @@ const toApiKey = (r: { id: number, key_prefix: string, role: string, lab_id: num
 })
 
 /** Creates a key and returns it in clear text: the only time it is ever seen. */
-export async function createApiKey (db: Kysely<Database>, spec: { role: KeyRole, labId?: number | null, label: string, nowMs: number }): Promise<{ key: string, apiKey: ApiKey }> {
+export async function createApiKey (
+  db: Kysely<Database>,
+  spec: { role: KeyRole, labId?: number | null, label: string, nowMs: number }
+): Promise<{ key: string, apiKey: ApiKey }> {
   if ((spec.role === 'device') !== (spec.labId !== undefined && spec.labId !== null)) {
     throw new RangeError('a device key names exactly one lab; other keys name none')
   }
@@ -55,7 +69,16 @@ export async function createApiKey (db: Kysely<Database>, spec: { role: KeyRole,
     label: spec.label,
     created_at_ms: spec.nowMs
   }).executeTakeFirstOrThrow()
-  return { key, apiKey: { id: Number(result.insertId), prefix, role: spec.role, labId: spec.labId ?? null, label: spec.label, createdAtMs: spec.nowMs, revokedAtMs: null } }
+  const apiKey: ApiKey = {
+    id: Number(result.insertId),
+    prefix,
+    role: spec.role,
+    labId: spec.labId ?? null,
+    label: spec.label,
+    createdAtMs: spec.nowMs,
+    revokedAtMs: null
+  }
+  return { key, apiKey }
 }
 
 /** The live (not revoked) key with this clear-text value, if any. */

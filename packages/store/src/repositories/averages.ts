@@ -143,7 +143,12 @@ const LAB_CHUNK = 1_000
  * consistent snapshot, so a write is either wholly in this refresh or caught by the next one.
  * Without `previous` (or after a long gap) every lab is read.
  */
-export async function refreshRollingTotals (db: Kysely<Database>, previous: RollingTotals | undefined, window: TimeWindow, checkedAtMs: number): Promise<{ totals: RollingTotals, stats: RefreshStats }> {
+export async function refreshRollingTotals (
+  db: Kysely<Database>,
+  previous: RollingTotals | undefined,
+  window: TimeWindow,
+  checkedAtMs: number
+): Promise<{ totals: RollingTotals, stats: RefreshStats }> {
   const shiftMs = previous === undefined ? NaN : window.startMs - previous.window.startMs
   const sameLength = previous !== undefined && window.endMs - window.startMs === previous.window.endMs - previous.window.startMs
   if (previous === undefined || !sameLength || !(shiftMs >= 0 && shiftMs <= MAX_INCREMENTAL_SHIFT_MS)) {

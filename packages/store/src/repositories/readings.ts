@@ -147,7 +147,17 @@ async function upsertRollups (trx: Transaction<Database>, table: RollupTableName
 }
 
 /** One rollup row's worth of sums, in thousandths. */
-interface BucketTotals { labId: number, bucketStartMs: number, count: number, tSum: number, tMin: number, tMax: number, hSum: number, hMin: number, hMax: number }
+interface BucketTotals {
+  labId: number
+  bucketStartMs: number
+  count: number
+  tSum: number
+  tMin: number
+  tMax: number
+  hSum: number
+  hMin: number
+  hMax: number
+}
 
 /** Sums per (lab, bucket) of readings sorted by (lab, time). */
 export function bucketTotals (rows: readonly Reading[], bucketMs: number): BucketTotals[] {
@@ -156,7 +166,17 @@ export function bucketTotals (rows: readonly Reading[], bucketMs: number): Bucke
   for (const r of rows) {
     const start = r.recordedAtMs - (r.recordedAtMs % bucketMs)
     if (b === undefined || b.labId !== r.labId || b.bucketStartMs !== start) {
-      b = { labId: r.labId, bucketStartMs: start, count: 0, tSum: 0, tMin: r.temperatureMilliC, tMax: r.temperatureMilliC, hSum: 0, hMin: r.humidityMilliPct, hMax: r.humidityMilliPct }
+      b = {
+        labId: r.labId,
+        bucketStartMs: start,
+        count: 0,
+        tSum: 0,
+        tMin: r.temperatureMilliC,
+        tMax: r.temperatureMilliC,
+        hSum: 0,
+        hMin: r.humidityMilliPct,
+        hMax: r.humidityMilliPct
+      }
       out.push(b)
     }
     b.count++
@@ -228,7 +248,8 @@ export function integerTuples (rows: readonly Reading[]): string {
   let out = ''
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i] as Reading
-    if (!Number.isSafeInteger(r.labId) || !Number.isSafeInteger(r.recordedAtMs) || !Number.isSafeInteger(r.temperatureMilliC) || !Number.isSafeInteger(r.humidityMilliPct)) {
+    if (!Number.isSafeInteger(r.labId) || !Number.isSafeInteger(r.recordedAtMs) ||
+      !Number.isSafeInteger(r.temperatureMilliC) || !Number.isSafeInteger(r.humidityMilliPct)) {
       throw new TypeError(`reading ${i} has a value that is not a safe integer`)
     }
     out += `${i === 0 ? '' : ','}(${r.labId},${r.recordedAtMs},${r.temperatureMilliC},${r.humidityMilliPct})`

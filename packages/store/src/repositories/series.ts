@@ -16,7 +16,10 @@ export interface SeriesPoint {
 }
 
 /** Points for one lab with bucket start in [fromMs, toMs), oldest first, at most `limit`. */
-export async function readingSeries (db: Kysely<Database>, query: { labId: number, fromMs: number, toMs: number, resolution: Resolution, limit: number }): Promise<SeriesPoint[]> {
+export async function readingSeries (
+  db: Kysely<Database>,
+  query: { labId: number, fromMs: number, toMs: number, resolution: Resolution, limit: number }
+): Promise<SeriesPoint[]> {
   const { labId, fromMs, toMs, resolution, limit } = query
   if (resolution === 'raw') {
     const rows = await db.selectFrom('readings')
@@ -29,7 +32,16 @@ export async function readingSeries (db: Kysely<Database>, query: { labId: numbe
       .execute()
     return rows.map((r) => {
       const t = Number(r.temperature_milli_c); const h = Number(r.humidity_milli_pct)
-      return { bucketStartMs: Number(r.recorded_at_ms), count: 1, temperatureSum: t, temperatureMin: t, temperatureMax: t, humiditySum: h, humidityMin: h, humidityMax: h }
+      return {
+        bucketStartMs: Number(r.recorded_at_ms),
+        count: 1,
+        temperatureSum: t,
+        temperatureMin: t,
+        temperatureMax: t,
+        humiditySum: h,
+        humidityMin: h,
+        humidityMax: h
+      }
     })
   }
   const table = resolution === 'minute' ? 'reading_rollups_minute' : 'reading_rollups_hour'
