@@ -8,6 +8,8 @@ import { ReleaseStack } from './release-stack.ts'
 import { ServiceStack } from './service-stack.ts'
 import { StatefulStack } from './stateful-stack.ts'
 
+// The workspace root: the Docker build context of both images (their Dockerfiles and the lockfile live there).
+// eslint-disable-next-line labclimate/no-cross-package-paths -- a build context, not code this package imports
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
 export interface LabclimateEnv {

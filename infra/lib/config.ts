@@ -1,5 +1,7 @@
 // One typed configuration per stage, and the only place sizing is set. Production sizing follows the
 // measured capacity plan (docs/capacity.md, "Sizing the 23:00 burst"); dev is small on purpose.
+import { DEFAULT_RETENTION, type RetentionPolicy } from '@labclimate/config'
+
 export type StageName = 'dev' | 'prod'
 
 export interface StageConfig {
@@ -46,7 +48,8 @@ export interface StageConfig {
   waf: { requestsPerAddressPer5Min: number }
   queue: { maxReceiveCount: number, retentionDays: number, dlqRetentionDays: number, visibilityTimeoutSeconds: number, maxMessageSizeBytes: number }
   logRetentionDays: 7 | 14 | 30 | 90 | 365
-  archive: { rawDays: number, minuteDays: number, hourDays: number, glacierAfterDays: number }
+  /** Days each resolution is kept (the apps' defaults unless a stage says otherwise), and when archives go to Glacier. */
+  archive: RetentionPolicy & { glacierAfterDays: number }
   alarms: {
     /** Labs expected to have uploaded within 24 h; fewer pages someone. */
     minLabsReporting: number
@@ -70,7 +73,7 @@ export interface StageConfig {
 const base = {
   vpcCidr: '10.40.0.0/16',
   queue: { maxReceiveCount: 5, retentionDays: 4, dlqRetentionDays: 14, visibilityTimeoutSeconds: 60, maxMessageSizeBytes: 262_144 },
-  archive: { rawDays: 35, minuteDays: 400, hourDays: 3650, glacierAfterDays: 30 },
+  archive: { ...DEFAULT_RETENTION, glacierAfterDays: 30 },
   upload: { hour: 23, completenessGraceHours: 3 },
   burstTimeZone: 'UTC',
   // A site with many labs behind one NAT address uploads them all around 23:00 (one request per lab), and
@@ -85,12 +88,31 @@ export const STAGES: Record<StageName, Omit<StageConfig, 'availabilityZones'>> =
     stage: 'dev',
     natGateways: 1,
     // 0 ACU: the idle dev cluster pauses (Aurora MySQL 3.08+) and costs only storage.
-    database: { minCapacityAcu: 0, autoPauseMinutes: 10, maxCapacityAcu: 4, readers: 0, readerScalesWithWriter: false, backupRetentionDays: 1, deletionProtection: false },
+    database: {
+      minCapacityAcu: 0,
+      autoPauseMinutes: 10,
+      maxCapacityAcu: 4,
+      readers: 0,
+      readerScalesWithWriter: false,
+      backupRetentionDays: 1,
+      deletionProtection: false
+    },
     api: { cpu: 512, memoryMiB: 1024, minTasks: 1, maxTasks: 2, cpuTargetPercent: 60, requestsPerTargetPerMinute: 600 },
     worker: { cpu: 512, memoryMiB: 1024, minTasks: 1, maxTasks: 2, consumersPerTask: 2, backlogPerTaskTarget: 100 },
     burst: undefined,
     logRetentionDays: 7,
-    alarms: { minLabsReporting: 1, oldestMessageSeconds: 900, api5xxPercent: 5, apiP99Seconds: 2, workerErrorsPer5Min: 5, minCompleteUploadRatio: 0.9, queueDrainedByHour: 3, acuUtilizationPercent: 90, freeableMemoryMiB: 256, deadlocksPerSecond: 1 }
+    alarms: {
+      minLabsReporting: 1,
+      oldestMessageSeconds: 900,
+      api5xxPercent: 5,
+      apiP99Seconds: 2,
+      workerErrorsPer5Min: 5,
+      minCompleteUploadRatio: 0.9,
+      queueDrainedByHour: 3,
+      acuUtilizationPercent: 90,
+      freeableMemoryMiB: 256,
+      deadlocksPerSecond: 1
+    }
   },
   prod: {
     ...base,
@@ -98,7 +120,15 @@ export const STAGES: Record<StageName, Omit<StageConfig, 'availabilityZones'>> =
     natGateways: 2,
     // docs/capacity.md: the burst needs ~32 ACU; a 4 ACU floor from 22:40 to 23:30 keeps the first minutes
     // from queueing behind Aurora's scale-up, 64 leaves 2× headroom; 0.5 ACU the rest of the day.
-    database: { minCapacityAcu: 0.5, burstMinCapacityAcu: 4, maxCapacityAcu: 64, readers: 1, readerScalesWithWriter: false, backupRetentionDays: 14, deletionProtection: true },
+    database: {
+      minCapacityAcu: 0.5,
+      burstMinCapacityAcu: 4,
+      maxCapacityAcu: 64,
+      readers: 1,
+      readerScalesWithWriter: false,
+      backupRetentionDays: 14,
+      deletionProtection: true
+    },
     // Request-count scaling is sized for live posting, not day batches (docs/capacity.md, "Night burst rehearsal"):
     // the whole fleet posting every 30 s is ~92,000 requests a minute, ~0.4 vCPU at 3,795 requests per CPU-second,
     // so 60,000 a minute per task keeps it at the 2-task floor; 1,200 pinned it at the maximum all day.
@@ -109,13 +139,24 @@ export const STAGES: Record<StageName, Omit<StageConfig, 'availabilityZones'>> =
     worker: { cpu: 1024, memoryMiB: 2048, minTasks: 1, maxTasks: 8, consumersPerTask: 4, backlogPerTaskTarget: 1000 },
     burst: { start: { hour: 22, minute: 50 }, end: { hour: 23, minute: 30 }, apiMinTasks: 4, workerMinTasks: 4 },
     logRetentionDays: 90,
-    alarms: { minLabsReporting: 1, oldestMessageSeconds: 900, api5xxPercent: 1, apiP99Seconds: 2, workerErrorsPer5Min: 5, minCompleteUploadRatio: 0.99, queueDrainedByHour: 3, acuUtilizationPercent: 90, freeableMemoryMiB: 1024, deadlocksPerSecond: 1 }
+    alarms: {
+      minLabsReporting: 1,
+      oldestMessageSeconds: 900,
+      api5xxPercent: 1,
+      apiP99Seconds: 2,
+      workerErrorsPer5Min: 5,
+      minCompleteUploadRatio: 0.99,
+      queueDrainedByHour: 3,
+      acuUtilizationPercent: 90,
+      freeableMemoryMiB: 1024,
+      deadlocksPerSecond: 1
+    }
   }
 }
 
 function isTimeZone (name: string): boolean {
   try {
-    new Intl.DateTimeFormat('en', { timeZone: name }) // eslint-disable-line no-new
+    new Intl.DateTimeFormat('en', { timeZone: name })
     return true
   } catch {
     return false
@@ -130,4 +171,3 @@ export function stageConfig (stage: string, availabilityZones: [string, string],
   if (!/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/.test(burstTimeZone) || !isTimeZone(burstTimeZone)) throw new Error(`burstTimeZone "${burstTimeZone}" is not an IANA time zone (e.g. Europe/Berlin)`)
   return { ...STAGES[stage], availabilityZones, burstTimeZone }
 }
-

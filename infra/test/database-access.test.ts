@@ -15,14 +15,16 @@ import { synth, TEST_CERTIFICATE_ARN } from './helper.ts'
 // CDK synth on a shared 2-core machine: allow more than tap's default 120 s.
 t.setTimeout(300_000)
 
-type Props = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Props = Record<string, any>
 const prod = synth('prod')
 const dev = synth('dev')
-const resources = (tpl: Template, type: string): Array<[string, Props]> => Object.entries(tpl.findResources(type)).map(([id, r]) => [id, (r.Properties ?? {}) as Props])
+const resources = (tpl: Template, type: string): Array<[string, Props]> =>
+  Object.entries(tpl.findResources(type)).map(([id, r]) => [id, (r.Properties ?? {}) as Props])
 const containers = (tpl: Template): Props[] => resources(tpl, 'AWS::ECS::TaskDefinition').map(([, p]) => (p.ContainerDefinitions as Props[])[0] as Props)
 // A Fn::Join of literal JSON and references, as a string with each reference as "<ref>".
 const flatten = (v: unknown): string => typeof v === 'string' ? v : ((v as Props)['Fn::Join'][1] as unknown[]).map((x) => typeof x === 'string' ? x : '<ref>').join('')
-const envOf = (d: Props): Record<string, unknown> => Object.fromEntries((d.Environment as Array<{ Name: string, Value: unknown }>).map((e) => [e.Name, e.Value]))
+const envOf = (d: Props): Record<string, unknown> =>
+  Object.fromEntries((d.Environment as Array<{ Name: string, Value: unknown }>).map((e) => [e.Name, e.Value]))
 
 t.test('every task role may connect to Aurora only as its own database user', async (t) => {
   // Which roles hold rds-db:connect, as which users, across both stacks that run tasks.

@@ -4,10 +4,11 @@ import { execFile } from 'node:child_process'
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import { REPO_ROOT } from '../lib/app.ts'
 
-const script = fileURLToPath(new URL('../../scripts/deploy.sh', import.meta.url))
+// The script that deploys this package, at the workspace root (the same root the images are built from).
+const script = join(REPO_ROOT, 'scripts', 'deploy.sh')
 const ADMIN_SECRET = 'arn:aws:secretsmanager:eu-central-1:111111111111:secret:AdminKey-abc'
 
 // The stand-ins log every call (one line each) and answer what the script asks for.

@@ -14,10 +14,11 @@ import { synth, TEST_CERTIFICATE_ARN } from './helper.ts'
 // CDK synth on a shared 2-core machine: allow more than tap's default 120 s.
 t.setTimeout(300_000)
 
-type Props = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Props = Record<string, any>
 const prod = synth('prod')
 const tpl = prod.serviceTemplate
-const resources = (template: Template, type: string): Array<[string, Props]> => Object.entries(template.findResources(type)).map(([id, r]) => [id, (r.Properties ?? {}) as Props])
+const resources = (template: Template, type: string): Array<[string, Props]> =>
+  Object.entries(template.findResources(type)).map(([id, r]) => [id, (r.Properties ?? {}) as Props])
 const base: LabclimateEnv = { stage: 'prod', account: '111111111111', region: 'eu-central-1', availabilityZones: ['eu-central-1a', 'eu-central-1b'], nag: false }
 const build = (env: Partial<LabclimateEnv>): ReturnType<typeof buildLabclimate> => buildLabclimate(new App({ outdir: mkdtempSync(join(tmpdir(), 'labclimate-cdk-edge-')) }), { ...base, ...env })
 

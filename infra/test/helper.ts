@@ -17,7 +17,12 @@ export function synth (stage: 'dev' | 'prod', options: { certificateArn?: string
   const defaults = stage === 'prod' ? { certificateArn: TEST_CERTIFICATE_ARN } : {}
   const stacks = buildLabclimate(app, { stage, account: '111111111111', region: 'eu-central-1', availabilityZones: ['eu-central-1a', 'eu-central-1b'], ...defaults, ...options })
   app.synth()
-  return { ...stacks, app, outdir, statefulTemplate: Template.fromStack(stacks.stateful), releaseTemplate: Template.fromStack(stacks.release), serviceTemplate: Template.fromStack(stacks.service) }
+  const templates = {
+    statefulTemplate: Template.fromStack(stacks.stateful),
+    releaseTemplate: Template.fromStack(stacks.release),
+    serviceTemplate: Template.fromStack(stacks.service)
+  }
+  return { ...stacks, app, outdir, ...templates }
 }
 
 /** One Allow statement of an IAM policy document in a template. */

@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions'
 import t from 'tap'
-import { hourCondition, utcHoursWithin } from '../lib/monitoring.ts'
+import { hourCondition, utcHoursWithin } from '../lib/constructs/monitoring.ts'
 import { synth } from './helper.ts'
 
 // CDK synth (and cfn-lint) on a shared 2-core machine: allow more than tap's default 120 s.
@@ -8,7 +8,7 @@ t.setTimeout(300_000)
 
 const prod = synth('prod', { alarmEmail: 'ops@example.org' })
 const tpl = prod.serviceTemplate
-type Props = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Props = Record<string, any>
 const alarms = Object.values(tpl.findResources('AWS::CloudWatch::Alarm')).map((r) => r.Properties as Props)
 const byName = (suffix: string): Props => alarms.find((a) => a.AlarmName === `labclimate-prod-${suffix}`) as Props
 const topic = Object.keys(tpl.findResources('AWS::SNS::Topic'))[0] as string

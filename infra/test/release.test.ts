@@ -1,19 +1,21 @@
 // The release step of issue 11: migrations, per-role users and the first admin key run in a one-off task
 // that exists (and has run, scripts/deploy.sh) before the services roll; only it sees the master secret.
 import t from 'tap'
-import { ADMIN_COMMAND, RELEASE_COMMAND } from '../lib/release-stack.ts'
+import { ADMIN_COMMAND } from '../lib/constructs/admin-task.ts'
+import { RELEASE_COMMAND } from '../lib/constructs/release-task.ts'
 import { ADMIN_KEY_PLACEHOLDER } from '../lib/stateful-stack.ts'
 import { synth } from './helper.ts'
 
 // CDK synth on a shared 2-core machine: allow more than tap's default 120 s.
 t.setTimeout(300_000)
 
-type Props = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Props = Record<string, any>
 const prod = synth('prod')
 const release = prod.releaseTemplate
 const resources = (type: string): Array<[string, Props]> => Object.entries(release.findResources(type)).map(([id, r]) => [id, (r.Properties ?? {}) as Props])
 const container = (name: string): Props => resources('AWS::ECS::TaskDefinition').map(([, p]) => (p.ContainerDefinitions as Props[])[0] as Props).find((d) => d.Name === name) as Props
-const envOf = (d: Props): Record<string, unknown> => Object.fromEntries((d.Environment as Array<{ Name: string, Value: unknown }>).map((e) => [e.Name, e.Value]))
+const envOf = (d: Props): Record<string, unknown> =>
+  Object.fromEntries((d.Environment as Array<{ Name: string, Value: unknown }>).map((e) => [e.Name, e.Value]))
 
 t.test('migrations run before the services update: ServiceStack depends on ReleaseStack, which holds no service', async (t) => {
   const manifest = prod.app.synth().manifest.artifacts ?? {}

@@ -10,7 +10,7 @@ const prod = synth('prod', { certificateArn: 'arn:aws:acm:eu-central-1:111111111
 const tpl = prod.serviceTemplate
 const c = STAGES.prod
 
-type Props = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Props = Record<string, any>
 const all = (type: string): Array<[string, Props]> => Object.entries(tpl.findResources(type)).map(([id, r]) => [id, (r.Properties ?? {}) as Props])
 const container = (name: string): Props => all('AWS::ECS::TaskDefinition').map(([, p]) => (p.ContainerDefinitions as Props[])[0] as Props).find((d) => d.Name === name) as Props
 
@@ -92,7 +92,8 @@ t.test('before the 23:00 burst the floors rise to the capacity plan, and fall ba
   const scalable = all('AWS::ApplicationAutoScaling::ScalableTarget').map(([, p]) => p)
   const api = scalable.find((p) => p.MaxCapacity === c.api.maxTasks) as Props
   const worker = scalable.find((p) => p.MaxCapacity === c.worker.maxTasks) as Props
-  const actions = (p: Props): Array<[string, number, string]> => (p.ScheduledActions as Props[]).map((a) => [a.Schedule, a.ScalableTargetAction.MinCapacity, a.Timezone])
+  const actions = (p: Props): Array<[string, number, string]> =>
+    (p.ScheduledActions as Props[]).map((a) => [a.Schedule, a.ScalableTargetAction.MinCapacity, a.Timezone])
   t.same(actions(api), [['cron(50 22 * * ? *)', 4, 'UTC'], ['cron(30 23 * * ? *)', c.api.minTasks, 'UTC']])
   t.same(actions(worker), [['cron(50 22 * * ? *)', 4, 'UTC'], ['cron(30 23 * * ? *)', c.worker.minTasks, 'UTC']])
   t.equal(c.database.burstMinCapacityAcu, 4, 'Aurora burst floor from docs/capacity.md')
@@ -159,4 +160,16 @@ t.test('log groups have retention', async (t) => {
   const groups = all('AWS::Logs::LogGroup')
   t.equal(groups.length, 3)
   for (const [, p] of groups) t.equal(p.RetentionInDays, c.logRetentionDays)
+})
+
+t.test('the API and the maintenance task get the same retention (the stage\'s archive settings)', async (t) => {
+  const retention = (name: string): Record<string, unknown> => Object.fromEntries((container(name).Environment as Array<{ Name: string, Value: unknown }>)
+    .filter((e) => e.Name.startsWith('RETENTION_')).map((e) => [e.Name, e.Value]))
+  // An API assuming longer raw retention than maintenance keeps answers empty days instead of minute rollups.
+  t.same(retention('api'), retention('maintenance'), 'same RETENTION_* in both tasks')
+  t.same(retention('maintenance'), {
+    RETENTION_RAW_DAYS: String(c.archive.rawDays),
+    RETENTION_MINUTE_DAYS: String(c.archive.minuteDays),
+    RETENTION_HOUR_DAYS: String(c.archive.hourDays)
+  })
 })

@@ -18,6 +18,7 @@ import dashboardPlugin from './dashboard/plugin.ts'
 import databasePlugin from './plugins/database.ts'
 import docsPlugin from './docs/plugin.ts'
 import labDirectoryPlugin from './plugins/lab-directory.ts'
+import pageSecurityPlugin from './plugins/page-security.ts'
 import queuePlugin from './plugins/queue.ts'
 import readinessMetricsPlugin from './plugins/readiness-metrics.ts'
 import queryRoutes from './query/routes.ts'
@@ -38,9 +39,8 @@ export type AppOptions = Pick<ApiConfig, 'databaseUrl' | 'dbPoolSize' | 'sqs' | 
 }
 
 /**
- * Server options the app relies on; server.ts and tests both build Fastify with these.
- * The HTTP server is made here so that slow bodies are cut off on time (Node checks
- * requestTimeout only every connectionsCheckingInterval, 30 s by default) and so that
+ * Server options the app relies on (server.ts and tests build Fastify with these). The HTTP server is made here
+ * so that slow bodies are cut off on time (Node checks requestTimeout only every connectionsCheckingInterval) and
  * keep-alive outlives the load balancer's 60 s idle timeout (else it may reuse a closed socket: 502).
  */
 export function serverOptions ({ requestTimeoutMs, trustProxyHops = 0 }: Pick<ApiConfig, 'requestTimeoutMs'> & Partial<Pick<ApiConfig, 'trustProxyHops'>>): FastifyServerOptions {
@@ -89,10 +89,15 @@ export default async function app (fastify: FastifyInstance, options: AppOptions
     ...(options.databaseSecurity === undefined ? {} : { security: options.databaseSecurity })
   })
   await fastify.register(queuePlugin, { sqs: options.sqs, lingerMs: options.ingestLingerMs })
-  await fastify.register(readinessMetricsPlugin, { queueUrl: options.sqs.queueUrl, ...(options.readinessProbeMs === undefined ? {} : { intervalMs: options.readinessProbeMs }) })
+  await fastify.register(readinessMetricsPlugin, {
+    queueUrl: options.sqs.queueUrl,
+    ...(options.readinessProbeMs === undefined ? {} : { intervalMs: options.readinessProbeMs })
+  })
   await fastify.register(labDirectoryPlugin)
   // Security headers on every answer; the API serves JSON only, so the strictest policy fits.
   await fastify.register(helmet, { global: true, contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } })
+  // The pages (docs, dashboard) get a policy that lets them load their own scripts and styles.
+  await fastify.register(pageSecurityPlugin)
   // Keys first: the limiter below counts per authenticated key. Failed authentications are limited per
   // address inside the auth hook, before any database lookup.
   await fastify.register(authPlugin, {
@@ -103,10 +108,8 @@ export default async function app (fastify: FastifyInstance, options: AppOptions
   })
   // One key cannot make a task buffer more than two maximal bodies at once.
   await fastify.register(keyBodyBudgetPlugin)
-  // Per authenticated key (its id, whatever the spelling of the header), or per address on public routes.
-  // It runs after the auth hook and before the body is read (preParsing), so a key over its limit costs no
-  // parsing. A device's nightly batch is one request; the default leaves ample room for live 30 s readings
-  // and for people querying from Postman.
+  // Per authenticated key (its id, whatever the header's spelling), or per address on public routes; after the
+  // auth hook and before the body is read (preParsing), so a key over its limit costs no parsing.
   await fastify.register(rateLimit, {
     global: true,
     hook: 'preParsing',
@@ -124,5 +127,8 @@ export default async function app (fastify: FastifyInstance, options: AppOptions
   await fastify.register(ingestRoutes)
   await fastify.register(labRoutes)
   await fastify.register(keyRoutes)
-  await fastify.register(queryRoutes, { ...(options.retention === undefined ? {} : { retention: options.retention }), ...(options.allLabsCacheMs === undefined ? {} : { allLabsCacheMs: options.allLabsCacheMs }) })
+  await fastify.register(queryRoutes, {
+    ...(options.retention === undefined ? {} : { retention: options.retention }),
+    ...(options.allLabsCacheMs === undefined ? {} : { allLabsCacheMs: options.allLabsCacheMs })
+  })
 }

@@ -15,6 +15,7 @@ import app, { serverOptions } from '../src/app.ts'
 import docsPlugin from '../src/docs/plugin.ts'
 import authPlugin from '../src/plugins/auth.ts'
 import databasePlugin from '../src/plugins/database.ts'
+import pageSecurityPlugin from '../src/plugins/page-security.ts'
 
 const PROBLEM = 'application/problem+json; charset=utf-8'
 const bearer = (key: string): { authorization: string } => ({ authorization: `Bearer ${key}` })
@@ -182,6 +183,7 @@ t.test('/docs is public on its own path segment only', async (t) => {
   t.teardown(async () => { await server.close() })
   await server.register(databasePlugin, { url: database.url, poolSize: 2 })
   await server.register(authPlugin, { cacheMs: 30_000, cacheKeys: 1000, staleMs: 0, failuresPerMinute: 1000 })
+  await server.register(pageSecurityPlugin)
   await server.register(docsPlugin)
   server.get('/docsX', async () => ({ secret: true }))
   server.get('/docs-internal/data', async () => ({ secret: true }))

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs'
 import { chromium, type Browser } from 'playwright-core'
 import t from 'tap'
-import { PAGE_CSP } from '../src/docs/plugin.ts'
+import { PAGE_CSP } from '../src/plugins/page-security.ts'
 import { DASHBOARD_THRESHOLDS } from '../src/dashboard/thresholds.ts'
 import { startWorkerProcess, waitUntilStored } from '@labclimate/testkit/worker'
 import { buildTestApp } from './helper.ts'

@@ -4,7 +4,7 @@ import t from 'tap'
 import { createTestDatabase } from '@labclimate/testkit/mysql'
 import { startTestQueue, TEST_CREDENTIALS } from '@labclimate/testkit/sqs'
 import app, { serverOptions } from '../src/app.ts'
-import { PAGE_CSP } from '../src/docs/plugin.ts'
+import { PAGE_CSP } from '../src/plugins/page-security.ts'
 
 interface Operation { security?: Array<Record<string, string[]>>, responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }> }
 interface OpenApi {

@@ -20,7 +20,9 @@ const url = (user: string, endpoint: rds.Endpoint): string => `mysql://${user}@$
  * Grants `rds-db:connect` as the role's user (and nothing else) and returns the environment that makes
  * the app connect that way: writer in DATABASE_URL, and for the API the reader in DATABASE_READ_URL.
  */
-export function iamDatabaseEnv (cluster: rds.DatabaseCluster, grantee: iam.IGrantable, role: DbRole, options: { reader?: boolean } = {}): Record<string, string> {
+export function iamDatabaseEnv (
+  cluster: rds.DatabaseCluster, grantee: iam.IGrantable, role: DbRole, options: { reader?: boolean } = {}
+): Record<string, string> {
   const user = DB_USERS[role]
   cluster.grantConnect(grantee, user)
   return {

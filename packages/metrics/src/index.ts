@@ -2,7 +2,7 @@
  * Business metrics as CloudWatch Embedded Metric Format: one JSON line on stdout every
  * few seconds, which CloudWatch Logs turns into metrics (no agent, no PutMetricData calls
  * on the hot path). This module is the one source of the names: the apps emit them and
- * infra/lib/monitoring.ts builds its alarms and dashboard from the same constants, so a
+ * infra/lib/constructs/monitoring.ts builds its alarms and dashboard from the same constants, so a
  * renamed metric cannot leave an alarm watching nothing (infra/test/alarm-contract.test.ts).
  */
 export const METRIC_NAMESPACE = 'Labclimate'

@@ -5,11 +5,9 @@ const WINDOW_MS = 60_000
 interface Window { startMs: number, used: number }
 
 /**
- * Failed authentications per client address, in windows of a minute: once an address has used its
- * budget, keys this process does not already know are refused (429) without a database lookup until
- * the minute is over. A lookup takes its place in the budget when it starts (so a burst of concurrent
- * attempts cannot all get through) and gives it back if the key was valid. Bounded: the least recently
- * seen addresses are forgotten first.
+ * Failed authentications per client address and minute, so that guessing keys costs no database lookups past
+ * the budget. A lookup takes its place when it starts (a concurrent burst cannot all get through) and gives it
+ * back if the key was valid; the least recently seen addresses are forgotten first.
  */
 export class FailureBudget {
   readonly #windows: LruMap<string, Window>

@@ -28,13 +28,8 @@ export class LookupOverloadError extends Error {
 interface Known { key: ApiKey, confirmedMs: number }
 
 /**
- * What this process knows about API keys, by SHA-256 of the token (never the token itself):
- * - known keys, LRU, sized for the fleet, confirmed by the database at most `freshMs` ago;
- * - tokens that are not keys (bounded, for `freshMs`);
- * - one lookup per token at a time, however many requests carry it;
- * - during a database outage, known keys are served stale for up to `staleMs` from the outage's
- *   first failed lookup (an Aurora failover takes about a minute), without waiting on the database:
- *   one probe at a time finds out when it is back.
+ * What this process knows about API keys, by SHA-256 of the token, so that most requests and a database outage
+ * cost no lookup (what it keeps and for how long: docs/architecture.md, "Inside the API").
  */
 export class KeyCache {
   readonly #options: KeyCacheOptions

@@ -33,35 +33,11 @@ function withProblemComponent (doc: OpenApiDocument, access: Map<string, Access>
   return doc
 }
 
-/**
- * Content-Security-Policy for the pages people open in a browser (Swagger UI at /docs, the dashboard):
- * their own scripts, styles and images only, nothing from elsewhere. Every other answer keeps helmet's
- * `default-src 'none'` (the API serves JSON).
- */
-export const PAGE_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  // Swagger UI and uPlot set style attributes from their scripts.
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "base-uri 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'"
-].join('; ')
-
 const NEEDS: Record<Exclude<Access, 'public'>, string> = {
   read: 'Needs a read or admin key.',
   device: 'Needs the device key of the lab.',
   admin: 'Needs an admin key.'
 }
-
-/** Path prefixes answered with PAGE_CSP. */
-export const PAGE_PREFIXES = ['/docs', '/dashboard'] as const
-
-export const isPagePath = (url: string): boolean =>
-  PAGE_PREFIXES.some((prefix) => url === prefix || url.startsWith(`${prefix}/`) || url.startsWith(`${prefix}?`))
 
 /**
  * OpenAPI 3 generated from every route's TypeBox schemas, served at /openapi.json and, as Swagger UI, at
@@ -94,7 +70,8 @@ export default fp(async (app: FastifyInstance) => {
         }
       }
     },
-    transformObject: (document) => withProblemComponent((document as unknown as { openapiObject: OpenApiDocument }).openapiObject, accessOf) as Record<string, unknown>,
+    transformObject: (document) =>
+      withProblemComponent((document as unknown as { openapiObject: OpenApiDocument }).openapiObject, accessOf) as Record<string, unknown>,
     transform: ({ schema, url, route }) => {
       const access: Access = route.config?.auth ?? 'admin'
       for (const method of [route.method].flat()) accessOf.set(`${method} ${url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`, access)
@@ -115,11 +92,7 @@ export default fp(async (app: FastifyInstance) => {
     if (route.url === '/docs' || route.url.startsWith('/docs/')) route.config = { ...(route.config ?? {}), auth: 'public' }
   })
 
-  // The page loads its scripts and styles from /docs/static (no inline script); CSP set below.
+  // The page loads its scripts and styles from /docs/static (no inline script), as the page policy asks.
+  app.servePagesUnder('/docs')
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true } })
-
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (isPagePath(request.url)) reply.header('content-security-policy', PAGE_CSP)
-    return payload
-  })
-}, { name: 'docs' })
+}, { name: 'docs', dependencies: ['page-security'] })

@@ -29,10 +29,8 @@ function validationProblem (error: FastifyError): ProblemDetails {
 }
 
 /**
- * One error handler for the whole API: validation errors and client mistakes
- * become 4xx problem+json that say what and where; queue outages become 503
- * with Retry-After; anything else is logged and answered as a bare 500 that
- * reveals nothing about the inside.
+ * One error handler for the whole API: client mistakes become 4xx problem+json saying what and where, queue
+ * outages 503 with Retry-After, anything else a logged, bare 500 that reveals nothing about the inside.
  */
 export function installProblemHandlers (app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {

@@ -4,10 +4,8 @@ import { jsonShapeProblem } from './json-shape.ts'
 import { HttpProblem } from './problem.ts'
 
 /**
- * Fastify's JSON parser answers every bad body with the same sentence; this
- * one says why (JSON.parse's position, or the forbidden __proto__/constructor key),
- * with the same protection against prototype poisoning, and refuses bodies whose
- * parsed form would be far larger than their bytes before parsing them.
+ * A JSON parser that says why a body is bad (Fastify's answers every one with the same sentence), with the same
+ * protection against prototype poisoning, and that refuses bodies too large once parsed before parsing them.
  */
 export function installJsonBodyParser (app: FastifyInstance): void {
   app.removeContentTypeParser('application/json')

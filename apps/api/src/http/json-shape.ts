@@ -1,11 +1,8 @@
 import { MAX_READINGS_PER_REQUEST } from '@labclimate/contract'
 
 /**
- * A body may be at most this many JSON values deep and hold at most this many values (counted as
- * separators and opened arrays and objects, outside strings). A day batch of 2,880 readings holds
- * about 15,000; 10,000 readings with a few extra fields each stay well inside. The point is what
- * JSON.parse would build: 4 MiB of `[{},{},…]` is 1.4 million objects (about 150 MB and a second),
- * so such a body is refused before it is parsed.
+ * Values (separators and opened arrays and objects, outside strings) and depth one body may hold, so that
+ * JSON.parse never builds millions of objects from 4 MiB; a day batch of 2,880 readings holds about 15,000.
  */
 export const MAX_JSON_VALUES = 200_000
 export const MAX_JSON_DEPTH = 64

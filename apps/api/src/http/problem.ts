@@ -39,7 +39,11 @@ export class HttpProblem extends Error {
   /** how many problems there were, when `errors` lists only the first ones */
   readonly errorsTotal: number | undefined
   readonly headers: Record<string, string>
-  constructor (statusCode: number, detail: string, options: { errors?: ProblemError[], errorsTotal?: number, headers?: Record<string, string>, cause?: unknown } = {}) {
+  constructor (
+    statusCode: number,
+    detail: string,
+    options: { errors?: ProblemError[], errorsTotal?: number, headers?: Record<string, string>, cause?: unknown } = {}
+  ) {
     super(detail, { cause: options.cause })
     this.statusCode = statusCode
     this.errors = options.errors

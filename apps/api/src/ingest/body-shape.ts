@@ -12,12 +12,9 @@ function failing (check: Check, error: ShapeError): false {
 }
 
 /**
- * The ingest routes' validator. Their body schemas document an array of reading objects for the
- * OpenAPI document, but the body is checked here only as a whole (an array of at most
- * MAX_READINGS_PER_REQUEST, or one object where the route takes one): the items are checked once,
- * by the contract's parser, which refuses them by index. A schema validator walking millions of bad
- * items and keeping an error for each is what made one 4 MiB body cost 2 GB; this never looks at an item.
- * Other parts (params) are compiled by TypeBox, which stops at the first error.
+ * The ingest routes' validator: the body only as a whole, never item by item (the contract's parser checks the
+ * items, by index), since a validator walking millions of bad items is what made one 4 MiB body cost 2 GB
+ * (docs/architecture.md). Params are compiled by TypeBox, which stops at the first error.
  */
 export function ingestValidatorCompiler ({ oneObject }: { oneObject: boolean }): FastifySchemaCompiler<FastifySchema> {
   return ({ schema, httpPart }) => {

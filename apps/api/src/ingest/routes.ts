@@ -2,8 +2,8 @@ import { IngestAccepted, LabReadingItem, MAX_READINGS_PER_REQUEST, UploadItem, U
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { LabParams, pathId } from '../http/ids.ts'
 import { HttpProblem, problemResponses } from '../http/problem.ts'
-import { LabParams, pathId } from '../labs/schemas.ts'
 import { acceptReadings, type IngestDeps, type IngestOutcome } from './accept-readings.ts'
 import { ingestValidatorCompiler } from './body-shape.ts'
 

@@ -2,8 +2,8 @@ import { createApiKey, findLab, KEY_ROLES, listApiKeys, revokeApiKey, type ApiKe
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
+import { LabId, PathId, pathId } from '../http/ids.ts'
 import { HttpProblem, problemResponses } from '../http/problem.ts'
-import { LabId, PathId, pathId } from '../labs/schemas.ts'
 
 const Role = Type.Union(KEY_ROLES.map((r) => Type.Literal(r)), { description: 'admin: labs and keys; read: averages and series; device: readings of one lab' })
 

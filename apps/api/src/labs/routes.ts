@@ -2,10 +2,11 @@ import { createLab, LabExistsError, windowTotals, type Lab as StoredLab } from '
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
+import { LabParams, pathId } from '../http/ids.ts'
 import { HttpProblem, problemResponses } from '../http/problem.ts'
 import { findLabOnReader } from '../plugins/database.ts'
 import { last24Hours, LabAverage, toLabAverage } from '../query/averages.ts'
-import { Lab, LabParams, NewLab, pathId } from './schemas.ts'
+import { Lab, NewLab } from './schemas.ts'
 
 const toLab = (lab: StoredLab): typeof Lab.static =>
   ({ id: lab.id, name: lab.name, address: lab.address, created_at: new Date(lab.createdAtMs).toISOString() })

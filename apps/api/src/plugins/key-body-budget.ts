@@ -4,10 +4,8 @@ import fp from 'fastify-plugin'
 import { HttpProblem } from '../http/problem.ts'
 
 /**
- * Body bytes one API key may have in flight at once (declared by Content-Length; a body without one
- * counts as the largest allowed): two maximal uploads. A device sends one day batch at a time and live
- * readings of a few hundred bytes, so this never holds it back; but one key can no longer make a task
- * buffer and parse twenty 4 MiB bodies at once (each costs about 10 MB while it is read and parsed).
+ * Body bytes one API key may have in flight at once (by Content-Length; without one, the largest allowed): two
+ * maximal uploads, never reached by a device, so that one key cannot make a task buffer twenty 4 MiB bodies.
  */
 export const KEY_BODY_BYTES_IN_FLIGHT = 2 * UPLOAD_BODY_LIMIT_BYTES
 

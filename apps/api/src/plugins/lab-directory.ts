@@ -4,10 +4,8 @@ import type { Kysely } from 'kysely'
 import type { Database } from '@labclimate/store'
 
 /**
- * Knows which lab ids exist. Labs are never deleted, so an id once seen stays
- * valid and is remembered (and served through a database outage); unknown ids
- * are looked up each time (a lab created by another API task becomes known on
- * its first upload). Every lab id is loaded at start.
+ * Which lab ids exist, loaded at start. Labs are never deleted, so a known id is remembered for good (and through
+ * a database outage); an unknown one is looked up each time, since another API task may have just created it.
  */
 export class LabDirectory {
   readonly #db: Kysely<Database>

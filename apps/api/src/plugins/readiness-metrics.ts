@@ -1,6 +1,5 @@
-// The load balancer checks liveness only, so that a database blip does not make ECS replace every API
-// task. Whether the database and the queue answer is still worth knowing: each task probes both on a
-// timer and reports DatabaseReady / QueueReady (1 or 0), which the readiness alarms watch.
+// DatabaseReady / QueueReady (1 or 0) from a probe on a timer, for the alarms: the load balancer checks liveness only
+// (docs/decisions/0006-health-checks.md).
 import fp from 'fastify-plugin'
 import { probeReadiness, READINESS_TIMEOUT_MS } from '../readiness.ts'
 

@@ -1,7 +1,7 @@
+import { DAY_MS } from '@labclimate/config'
 import type { TimeWindow, WindowTotals } from '@labclimate/store'
 import { Type, type Static } from '@sinclair/typebox'
 
-export const DAY_MS = 86_400_000
 const MINUTE_MS = 60_000
 
 /**

@@ -1,45 +1,28 @@
-import { DEFAULT_RETENTION, finestRetainedResolution, readingSeries, type RetentionPolicy } from '@labclimate/store'
+import { DEFAULT_RETENTION, type RetentionPolicy } from '@labclimate/config'
+import { finestRetainedResolution, readingSeries } from '@labclimate/store'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
+import { LabParams, pathId } from '../http/ids.ts'
 import { HttpProblem, problemResponses } from '../http/problem.ts'
-import { LabParams, pathId } from '../labs/schemas.ts'
 import { findLabOnReader } from '../plugins/database.ts'
-import { AllLabsQuery, AllLabsState, acceptsGzip, encodeView, notModified, selectView, type AllLabsAnswer } from './all-labs.ts'
+import { AllLabsQuery, acceptsGzip, encodeView, notModified, selectView } from './all-labs.ts'
+import { AllLabsCache } from './all-labs-cache.ts'
 import { LabAverage } from './averages.ts'
 import { MAX_POINTS, Series, SeriesQuery, seriesRange, toSeriesPoint } from './series.ts'
 
 export interface QueryRoutesOptions {
   /** what raw and minute data the maintenance job keeps; defaults to its defaults */
   retention?: Partial<Pick<RetentionPolicy, 'rawDays' | 'minuteDays'>>
-  /**
-   * How long one computed all-labs answer (`GET /labs`) is served before it is refreshed; 0 = every request
-   * refreshes it. A refresh re-reads only the labs changed since the last one and the minutes the window moved
-   * (the first one reads every lab: at 46,000 labs seconds), so the shared answer is at most this old plus one
-   * refresh (see docs/capacity.md).
-   */
+  /** how long one computed all-labs answer (`GET /labs`) is served before it is refreshed (see AllLabsCacheOptions) */
   allLabsCacheMs?: number
 }
-
-/** A cached all-labs answer older than this is never served (its window would be more than a minute behind). */
-const STALE_LIMIT_MS = 60_000
 
 export default async function queryRoutes (fastify: FastifyInstance, options: QueryRoutesOptions = {}): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const retention: RetentionPolicy = { ...DEFAULT_RETENTION, ...options.retention }
   const cacheMs = options.allLabsCacheMs ?? 0
-  const state = new AllLabsState(() => app.dbRead, () => app.now())
-
-  /** The shared answer: at most cacheMs (plus one refresh) old; with cacheMs 0, computed after the request came. */
-  async function currentAnswer (): Promise<AllLabsAnswer> {
-    if (cacheMs <= 0) return await state.fresh()
-    const latest = state.latest
-    const age = latest === undefined ? Infinity : app.now() - latest.computedAtMs
-    // Fresh enough: serve it. Older: serve it while one refresh runs in the background (whoever asks starts it;
-    // at most one at a time). Older than STALE_LIMIT_MS (an idle API): wait for a new one.
-    if (age >= cacheMs) state.refresh().catch(() => {})
-    return latest !== undefined && age < STALE_LIMIT_MS ? latest : await state.refresh()
-  }
+  const cache = new AllLabsCache({ db: () => app.dbRead, now: () => app.now(), cacheMs })
 
   app.get('/labs', {
     config: { auth: 'read' },
@@ -58,7 +41,7 @@ export default async function queryRoutes (fastify: FastifyInstance, options: Qu
       }
     }
   }, async (request, reply) => {
-    const answer = await currentAnswer()
+    const answer = await cache.current()
     reply.header('etag', answer.etag)
       .header('cache-control', cacheMs > 0 ? `private, max-age=${Math.floor(cacheMs / 1000)}` : 'private, no-cache')
       .header('vary', 'accept-encoding')
@@ -94,7 +77,10 @@ export default async function queryRoutes (fastify: FastifyInstance, options: Qu
     // Past retention the requested resolution is gone: answer from the finest one still kept (the answer says which).
     const resolution = finestRetainedResolution(retention, { fromMs, nowMs: app.now(), requested: range.resolution })
     // Both at once (one round trip of latency, not two); the points of a lab that does not exist are dropped.
-    const [lab, points] = await Promise.all([findLabOnReader(app, labId), readingSeries(app.dbRead, { labId, fromMs, toMs, resolution, limit: MAX_POINTS + 1 })])
+    const [lab, points] = await Promise.all([
+      findLabOnReader(app, labId),
+      readingSeries(app.dbRead, { labId, fromMs, toMs, resolution, limit: MAX_POINTS + 1 })
+    ])
     if (lab === undefined) throw new HttpProblem(404, `Lab ${labId} does not exist.`)
     return {
       lab_id: labId,

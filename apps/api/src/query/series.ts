@@ -1,8 +1,9 @@
+import { DAY_MS } from '@labclimate/config'
 import { parseIsoTimestamp } from '@labclimate/contract'
 import type { Resolution, SeriesPoint } from '@labclimate/store'
 import { Type } from '@sinclair/typebox'
 import { HttpProblem } from '../http/problem.ts'
-import { DAY_MS, roundRatio } from './averages.ts'
+import { roundRatio } from './averages.ts'
 
 /** The longest span each resolution may cover in one request (keeps every answer a chart can draw). */
 export const MAX_SPAN_MS: Record<Resolution, number> = { raw: 2 * DAY_MS, minute: 14 * DAY_MS, hour: 400 * DAY_MS }
@@ -43,7 +44,10 @@ function parseInstant (name: string, text: string): number {
   return ms
 }
 
-export function seriesRange (query: { from?: string, to?: string, resolution?: Resolution }, nowMs: number): { fromMs: number, toMs: number, resolution: Resolution } {
+export function seriesRange (
+  query: { from?: string, to?: string, resolution?: Resolution },
+  nowMs: number
+): { fromMs: number, toMs: number, resolution: Resolution } {
   const resolution = query.resolution ?? 'minute'
   const toMs = query.to === undefined ? nowMs : parseInstant('to', query.to)
   const fromMs = query.from === undefined ? toMs - DAY_MS : parseInstant('from', query.from)

@@ -1,106 +1,4 @@
-// The dashboard's own page, style and script, as text: the API ships as compiled dist/ only (no other files),
-// so the assets live in this module. Plain browser code: no build step, no CDN; uPlot comes from node_modules.
-// (Edit them here; a backtick or a dollar-brace would end or interpolate the template.)
-
-export const INDEX_HTML = String.raw`<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>labclimate dashboard</title>
-  <link rel="icon" href="data:,">
-  <link rel="stylesheet" href="/dashboard/vendor/uPlot.min.css">
-  <link rel="stylesheet" href="/dashboard/app.css">
-  <script src="/dashboard/vendor/uPlot.iife.min.js" defer></script>
-  <script src="/dashboard/app.js" defer></script>
-</head>
-<body>
-  <header>
-    <h1>labclimate</h1>
-    <span id="status" role="status"></span>
-    <button id="forget" type="button" hidden>Forget key</button>
-  </header>
-
-  <form id="key-form" hidden>
-    <label for="key">Read API key</label>
-    <input id="key" name="key" type="password" autocomplete="off" placeholder="lc_…" required>
-    <button type="submit">Show labs</button>
-    <p class="hint">A read or admin key (<code>pnpm labclimate keys create --role read --label me</code>). It is kept in this tab only (sessionStorage).</p>
-  </form>
-
-  <main id="main" hidden>
-    <section id="labs-section">
-      <div class="toolbar">
-        <h2>Labs: 24 h averages</h2>
-        <input id="search" type="search" placeholder="Search lab id" aria-label="Search labs">
-        <label><input id="only-out" type="checkbox"> only out of range</label>
-        <button id="refresh" type="button">Refresh</button>
-      </div>
-      <p id="thresholds" class="hint"></p>
-      <table id="labs">
-        <thead>
-          <tr>
-            <th data-key="lab_id" aria-sort="ascending"><button type="button">Lab</button></th>
-            <th data-key="avg_temperature_c"><button type="button">Temperature °C</button></th>
-            <th data-key="avg_humidity_pct"><button type="button">Humidity %RH</button></th>
-            <th data-key="readings"><button type="button">Readings</button></th>
-          </tr>
-        </thead>
-        <tbody></tbody>
-      </table>
-      <div class="pager">
-        <button id="prev" type="button">‹ Prev</button>
-        <span id="page-info"></span>
-        <button id="next" type="button">Next ›</button>
-      </div>
-    </section>
-
-    <section id="chart-section" hidden>
-      <div class="toolbar">
-        <h2 id="chart-title">Lab</h2>
-        <label>Resolution
-          <select id="resolution">
-            <option value="hour">hour</option>
-            <option value="minute" selected>minute</option>
-          </select>
-        </label>
-      </div>
-      <div id="chart" data-points="0"></div>
-    </section>
-  </main>
-</body>
-</html>
-`
-
-export const APP_CSS = String.raw`[hidden] { display: none !important; }
-:root { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d2430; background: #f6f7f9; }
-body { margin: 0 auto; max-width: 1100px; padding: 0 16px 32px; }
-header { display: flex; align-items: center; gap: 16px; border-bottom: 1px solid #dde1e6; }
-h1 { font-size: 1.3rem; margin: 14px 0; }
-h2 { font-size: 1.05rem; margin: 0; }
-#status { color: #5a6472; font-size: .9rem; flex: 1; }
-#status.error { color: #b3261e; }
-form#key-form { margin: 32px 0; display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
-form#key-form input { min-width: 360px; padding: 6px 8px; }
-.hint { color: #5a6472; font-size: .85rem; flex-basis: 100%; margin: 6px 0; }
-section { background: #fff; border: 1px solid #dde1e6; border-radius: 6px; padding: 12px 16px; margin-top: 16px; }
-.toolbar { display: flex; align-items: center; gap: 12px; flex-wrap: wrap; }
-.toolbar h2 { flex: 1; }
-table { width: 100%; border-collapse: collapse; margin-top: 8px; font-variant-numeric: tabular-nums; }
-th, td { text-align: right; padding: 4px 10px; border-bottom: 1px solid #eef0f3; }
-th:first-child, td:first-child { text-align: left; }
-th button { all: unset; cursor: pointer; font-weight: 600; }
-th[aria-sort="ascending"] button::after { content: " ▲"; font-size: .7em; }
-th[aria-sort="descending"] button::after { content: " ▼"; font-size: .7em; }
-tbody tr { cursor: pointer; }
-tbody tr:hover { background: #f0f5ff; }
-tbody tr.selected { background: #e3edff; }
-td.out { color: #b3261e; font-weight: 600; background: #fdecea; }
-.pager { display: flex; gap: 12px; align-items: center; justify-content: flex-end; margin-top: 8px; font-size: .9rem; }
-#chart { min-height: 320px; }
-`
-
-export const APP_JS = String.raw`// labclimate dashboard: every lab's 24 h averages (sortable, searchable, paged) and one lab's chart.
+// labclimate dashboard: every lab's 24 h averages (sortable, searchable, paged) and one lab's chart.
 // Plain script (no build step); uPlot is served by the API at /dashboard/vendor. Data comes from the JSON API
 // with the read key the person enters, kept in sessionStorage (this tab only).
 'use strict'
@@ -242,6 +140,7 @@ export const APP_JS = String.raw`// labclimate dashboard: every lab's 24 h avera
     el.dataset.labId = String(labId)
     el.dataset.resolution = resolution
     if (state.chart !== null) state.chart.destroy()
+    // eslint-disable-next-line new-cap -- the library names its constructor uPlot
     state.chart = new window.uPlot({
       width: Math.max(320, el.clientWidth || 900),
       height: 320,
@@ -299,4 +198,3 @@ export const APP_JS = String.raw`// labclimate dashboard: every lab's 24 h avera
   if (key()) loadLabs().catch(fail)
   else showKeyForm()
 })()
-`

@@ -1,8 +1,8 @@
 // Alarms (to one SNS topic) and a dashboard for the business and the machinery behind it.
 // Business metrics come from the apps as CloudWatch Embedded Metric Format log lines; their namespace,
 // names, dimensions (Service, Stage) and emitting service are imported from @labclimate/metrics, never
-// retyped here (infra/test/alarm-contract.test.ts holds both sides to it). Runbook: docs/operations.md.
-import { Duration } from 'aws-cdk-lib'
+// retyped here (test/alarm-contract.test.ts holds both sides to it). Runbook: docs/operations.md.
+import { Duration, RemovalPolicy } from 'aws-cdk-lib'
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch'
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions'
 import type * as ecs from 'aws-cdk-lib/aws-ecs'
@@ -14,8 +14,8 @@ import * as sns from 'aws-cdk-lib/aws-sns'
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions'
 import type * as sqs from 'aws-cdk-lib/aws-sqs'
 import { Construct } from 'constructs'
-import { METRIC_NAMESPACE, METRICS, type MetricName } from '@labclimate/metrics'
-import type { StageConfig } from './config.ts'
+import { METRIC_DIMENSIONS, METRIC_NAMESPACE, METRICS, type MetricName } from '@labclimate/metrics'
+import type { StageConfig } from '../config.ts'
 
 export interface MonitoringProps {
   config: StageConfig
@@ -31,9 +31,12 @@ export interface MonitoringProps {
   alarmEmail?: string | undefined
 }
 
+const [SERVICE_DIMENSION, STAGE_DIMENSION] = METRIC_DIMENSIONS
+
 /** A business metric exactly as the apps emit it: the service that emits it and this stage. */
 export function businessMetric (stage: string, metricName: MetricName, statistic: string, period = Duration.minutes(5)): cloudwatch.Metric {
-  return new cloudwatch.Metric({ namespace: METRIC_NAMESPACE, metricName, dimensionsMap: { Service: METRICS[metricName].service, Stage: stage }, statistic, period })
+  const dimensionsMap = { [SERVICE_DIMENSION]: METRICS[metricName].service, [STAGE_DIMENSION]: stage }
+  return new cloudwatch.Metric({ namespace: METRIC_NAMESPACE, metricName, dimensionsMap, statistic, period })
 }
 
 /** The UTC offsets (minutes) a time zone takes over a year: two where it keeps daylight saving time. */
@@ -95,6 +98,8 @@ export class Monitoring extends Construct {
 
     // CloudWatch alarms publish to an encrypted topic only with a customer managed key it may use.
     const key = new kms.Key(this, 'AlarmTopicKey', { enableKeyRotation: true, description: `${prefix} alarm topic` })
+    // A KMS key is retained by default; a destroyed dev stage should not leave one behind per redeploy.
+    if (config.stage !== 'prod') key.applyRemovalPolicy(RemovalPolicy.DESTROY)
     key.addToResourcePolicy(new iam.PolicyStatement({
       principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
       actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
@@ -216,7 +221,8 @@ export class Monitoring extends Construct {
       { threshold: a.deadlocksPerSecond, comparisonOperator: GT, evaluationPeriods: 3, datapointsToAlarm: 3, treatMissingData: MISSING_OK })
 
     // ---- dashboard ----
-    const w = (title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []): cloudwatch.GraphWidget => new cloudwatch.GraphWidget({ title, left, right, width: 8, height: 6 })
+    const w = (title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []): cloudwatch.GraphWidget =>
+      new cloudwatch.GraphWidget({ title, left, right, width: 8, height: 6 })
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: prefix, defaultInterval: Duration.days(2) })
     this.dashboard.addWidgets(
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 4 })
@@ -241,5 +247,12 @@ export class Monitoring extends Construct {
       w('Aurora: freeable memory, deadlocks/s', [freeable], [database.metric('Deadlocks', { statistic: 'Average' })]),
       w('Tasks: CPU % (API, worker); maintenance runs', [props.apiService.metricCpuUtilization(), props.workerService.metricCpuUtilization()], [metric('MaintenanceSucceeded', 'Sum', Duration.hours(1)), metric('MaintenanceFailed', 'Sum', Duration.hours(1))])
     )
+  }
+
+  /** The name of the alarm created under this id (e.g. Api5xxRate), for deployment rollbacks. */
+  alarmName (id: string): string {
+    const alarm = this.alarms.find((a) => a.node.id === id)
+    if (alarm === undefined) throw new Error(`monitoring has no ${id} alarm`)
+    return alarm.alarmName
   }
 }
