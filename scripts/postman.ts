@@ -35,15 +35,17 @@ const PATH_VARIABLE: Record<string, string> = { labId: 'labId', keyId: 'deviceKe
  * 40, 45, 50 %RH on the lab route and 70.7 °F (21.5 °C), 45 % on the legacy route: the averages are 21.5 °C and 45 %RH.
  */
 const SCENARIO: Array<[string, Step]> = [
-  ['GET /', { test: [
-    "pm.test('200 and the service says hello', () => {",
-    '  pm.response.to.have.status(200)',
-    '  const body = pm.response.json()',
-    "  pm.expect(body.status).to.equal(true)",
-    "  pm.expect(body.service).to.equal('labclimate')",
-    '  pm.expect(body.version).to.match(/^\\d+\\.\\d+\\.\\d+/)',
-    '})'
-  ] }],
+  ['GET /', {
+    test: [
+      "pm.test('200 and the service says hello', () => {",
+      '  pm.response.to.have.status(200)',
+      '  const body = pm.response.json()',
+      '  pm.expect(body.status).to.equal(true)',
+      "  pm.expect(body.service).to.equal('labclimate')",
+      '  pm.expect(body.version).to.match(/^\\d+\\.\\d+\\.\\d+/)',
+      '})'
+    ]
+  }],
   ['GET /health/live', { test: ["pm.test('live', () => { pm.response.to.have.status(200); pm.expect(pm.response.json().status).to.equal('ok') })"] }],
   ['GET /health/ready', { test: ["pm.test('ready: database and queue answer', () => { pm.response.to.have.status(200); pm.expect(pm.response.json().status).to.equal('ok') })"] }],
   ['POST /labs', {
@@ -77,16 +79,18 @@ const SCENARIO: Array<[string, Step]> = [
       '})'
     ]
   }],
-  ['GET /keys', { test: [
-    "pm.test('the new key is listed, live, without the key itself', () => {",
-    '  pm.response.to.have.status(200)',
-    "  const mine = pm.response.json().find((k) => k.id === Number(pm.environment.get('deviceKeyId')))",
-    '  pm.expect(mine).to.be.an(\'object\')',
-    "  pm.expect(mine.lab_id).to.equal(Number(pm.environment.get('labId')))",
-    '  pm.expect(mine.revoked_at).to.equal(null)',
-    "  pm.expect(mine).to.not.have.property('key')",
-    '})'
-  ] }],
+  ['GET /keys', {
+    test: [
+      "pm.test('the new key is listed, live, without the key itself', () => {",
+      '  pm.response.to.have.status(200)',
+      "  const mine = pm.response.json().find((k) => k.id === Number(pm.environment.get('deviceKeyId')))",
+      '  pm.expect(mine).to.be.an(\'object\')',
+      "  pm.expect(mine.lab_id).to.equal(Number(pm.environment.get('labId')))",
+      '  pm.expect(mine.revoked_at).to.equal(null)',
+      "  pm.expect(mine).to.not.have.property('key')",
+      '})'
+    ]
+  }],
   ['POST /labs/{labId}/readings', {
     prerequest: [
       '// Three readings 30 s apart ending a minute ago.',
@@ -143,15 +147,17 @@ const SCENARIO: Array<[string, Step]> = [
       '}'
     ]
   }],
-  ['GET /labs', { test: [
-    "pm.test('the lab is among the 24 h averages', () => {",
-    '  pm.response.to.have.status(200)',
-    "  const mine = pm.response.json().find((l) => l.lab_id === Number(pm.environment.get('labId')))",
-    '  pm.expect(mine.readings).to.equal(4)',
-    '  pm.expect(mine.avg_temperature_c).to.equal(21.5)',
-    '  pm.expect(mine.avg_humidity_pct).to.equal(45)',
-    '})'
-  ] }],
+  ['GET /labs', {
+    test: [
+      "pm.test('the lab is among the 24 h averages', () => {",
+      '  pm.response.to.have.status(200)',
+      "  const mine = pm.response.json().find((l) => l.lab_id === Number(pm.environment.get('labId')))",
+      '  pm.expect(mine.readings).to.equal(4)',
+      '  pm.expect(mine.avg_temperature_c).to.equal(21.5)',
+      '  pm.expect(mine.avg_humidity_pct).to.equal(45)',
+      '})'
+    ]
+  }],
   ['GET /labs/{labId}/readings', {
     query: [['resolution', 'minute']],
     test: [

@@ -29,8 +29,12 @@ async function ownStack (): Promise<{ url: string, key: string, lab: number }> {
   const address = api.app.server.address()
   const url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
   const fleet = await createFleetThroughApi(url, api.admin.authorization.slice(7), 40, fetch, 'demo')
-  const summary = await simulate({ url, mode: 'day', labs: 40, days: 1, rate: 0, interval: 30, duration: 300, concurrency: 4, seed: 3, json: false },
-    fleet, { fetch, now: Date.now, sleep: async (ms) => { await new Promise((resolve) => setTimeout(resolve, ms)) }, progress: { write: (s) => { process.stderr.write(s) }, isTTY: false } })
+  const summary = await simulate({ url, mode: 'day', labs: 40, days: 1, rate: 0, interval: 30, duration: 300, concurrency: 4, seed: 3, json: false }, fleet, {
+    fetch,
+    now: Date.now,
+    sleep: async (ms) => { await new Promise((resolve) => setTimeout(resolve, ms)) },
+    progress: { write: (s) => { process.stderr.write(s) }, isTTY: false }
+  })
   // Store what is on the queue, as the worker would.
   for (;;) {
     const got = await api.queue.client.send(new ReceiveMessageCommand({ QueueUrl: api.queue.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }))

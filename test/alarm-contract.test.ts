@@ -20,14 +20,16 @@ import { waitFor } from '@labclimate/testkit/wait'
 // Synth, three processes and two outages on a shared 2-core machine.
 t.setTimeout(400_000)
 
-type Props = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Props = Record<string, any>
 const template = synth('prod').serviceTemplate
 const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((r) => r.Properties as Props)
 
 /** Every metric an alarm reads outside the AWS/* namespaces: the ones the apps must emit. */
 interface Watched { alarm: string, namespace: string, name: string, dimensions: Record<string, string> }
 const watched: Watched[] = alarms.flatMap((a) => {
-  const metrics: Props[] = a.MetricName !== undefined ? [{ Namespace: a.Namespace, MetricName: a.MetricName, Dimensions: a.Dimensions }] : (a.Metrics as Props[]).filter((m) => m.MetricStat !== undefined).map((m) => m.MetricStat.Metric)
+  const metrics: Props[] = a.MetricName !== undefined
+    ? [{ Namespace: a.Namespace, MetricName: a.MetricName, Dimensions: a.Dimensions }]
+    : (a.Metrics as Props[]).filter((m) => m.MetricStat !== undefined).map((m) => m.MetricStat.Metric)
   return metrics.filter((m) => !String(m.Namespace).startsWith('AWS/')).map((m) => ({
     alarm: a.AlarmName as string,
     namespace: m.Namespace as string,
@@ -48,10 +50,16 @@ function containerEnv (container: string): Record<string, string> {
 const stageOf = (container: string): string => containerEnv(container).STAGE ?? '(no STAGE)'
 
 const emitted = (output: string): EmfDatum[] => output.split('\n').flatMap(readEmfLine)
-const key = (d: { namespace: string, name: string, dimensions: Record<string, string> }): string => JSON.stringify([d.namespace, d.name, Object.entries(d.dimensions).sort()])
+const key = (d: { namespace: string, name: string, dimensions: Record<string, string> }): string =>
+  JSON.stringify([d.namespace, d.name, Object.entries(d.dimensions).sort()])
 
 const T_NOW = Date.now()
-const readings = (labId: number, n: number, endMs: number): Reading[] => Array.from({ length: n }, (_, i) => ({ labId, recordedAtMs: endMs - (n - i) * 30_000, temperatureMilliC: 21_000 + i, humidityMilliPct: 45_000 }))
+const readings = (labId: number, n: number, endMs: number): Reading[] => Array.from({ length: n }, (_, i) => ({
+  labId,
+  recordedAtMs: endMs - (n - i) * 30_000,
+  temperatureMilliC: 21_000 + i,
+  humidityMilliPct: 45_000
+}))
 
 function runToExit (entry: string, env: Record<string, string>): Promise<{ code: number | null, output: string }> {
   const child = spawn(process.execPath, [entry], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -89,12 +97,18 @@ t.test('every business metric an alarm watches is emitted by the code path that 
     .catch((error: unknown) => { throw new Error(`${String(error)}; API said:\n${api.output()}`) })
 
   // An upload of 120 readings and one out of range (200 °C), through the API to the worker.
-  const body = [...readings(1, 120, T_NOW - 60_000).map((r) => ({ timestamp: r.recordedAtMs, temperature: r.temperatureMilliC / 1000, humidity: r.humidityMilliPct / 1000 })), { timestamp: T_NOW - 30_000, temperature: 200, humidity: 45 }]
+  const inRange = readings(1, 120, T_NOW - 60_000).map((r) => ({
+    timestamp: r.recordedAtMs,
+    temperature: r.temperatureMilliC / 1000,
+    humidity: r.humidityMilliPct / 1000
+  }))
+  const body = [...inRange, { timestamp: T_NOW - 30_000, temperature: 200, humidity: 45 }]
   const res = await fetch(`${base}/labs/1/readings`, { method: 'POST', headers: { authorization: `Bearer ${device}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
   const answer = await res.json() as { accepted: number, rejected: unknown[] }
   t.same([res.status, answer.accepted, answer.rejected.length], [202, 120, 1])
 
-  const sum = (output: string, name: string): number => emitted(output).filter((d) => d.name === name).reduce((a, d) => a + d.values.reduce((x, y) => x + y, 0), 0)
+  const sum = (output: string, name: string): number =>
+    emitted(output).filter((d) => d.name === name).reduce((a, d) => a + d.values.reduce((x, y) => x + y, 0), 0)
   const values = (output: string, name: string): number[] => emitted(output).filter((d) => d.name === name).flatMap((d) => d.values)
   // EMF is flushed every 10 s.
   await waitFor('the API to report the upload and its readiness', () => sum(api.output(), 'ReadingsOutOfRange') === 1 && values(api.output(), 'DatabaseReady').includes(1) && values(api.output(), 'QueueReady').includes(1), 40_000)

@@ -29,7 +29,9 @@ async function buildDeployFolder (app: 'api' | 'worker'): Promise<string> {
   return out
 }
 
-function boot (dir: string, cmd: string[], env: Record<string, string>): { stop: () => Promise<number | string | null>, output: () => string, exited: () => boolean } {
+interface Booted { stop: () => Promise<number | string | null>, output: () => string, exited: () => boolean }
+
+function boot (dir: string, cmd: string[], env: Record<string, string>): Booted {
   // As the image runs it: ENTRYPOINT entrypoint.sh, CMD node dist/..., WORKDIR the deploy folder.
   const child = spawn('sh', [ENTRYPOINT, ...cmd], { cwd: dir, env: { PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
@@ -83,11 +85,21 @@ t.test('each app boots from its production deploy folder against MariaDB and SQS
   const url = new URL(database.url)
   // ECS gives the password as a secret (DB_PASSWORD) and the rest as plain env; the entry point assembles DATABASE_URL.
   const env = {
-    DB_HOST: url.hostname, DB_PORT: url.port || '3306', DB_NAME: database.name, DB_USER: decodeURIComponent(url.username), DB_PASSWORD: decodeURIComponent(url.password),
-    SQS_QUEUE_URL: queue.queueUrl, SQS_ENDPOINT: queue.endpoint, AWS_REGION: queue.region, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', LOG_LEVEL: 'warn'
+    DB_HOST: url.hostname,
+    DB_PORT: url.port || '3306',
+    DB_NAME: database.name,
+    DB_USER: decodeURIComponent(url.username),
+    DB_PASSWORD: decodeURIComponent(url.password),
+    SQS_QUEUE_URL: queue.queueUrl,
+    SQS_ENDPOINT: queue.endpoint,
+    AWS_REGION: queue.region,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    LOG_LEVEL: 'warn'
   }
 
   const worker = boot(workerDir, ['node', 'dist/main.js'], { ...env, SQS_WAIT_TIME_SECONDS: '1' })
+  // eslint-disable-next-line prefer-const -- read by the teardown registered before it starts; a const would throw there if the test fails first
   let api: ReturnType<typeof boot> | undefined
   t.teardown(async () => { await api?.stop(); await worker.stop() })
   await waitFor('worker (deploy folder) migrated the database', async () => (await database.db.introspection.getTables()).some((tbl) => tbl.name === 'labs'), 60_000)

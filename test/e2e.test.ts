@@ -34,7 +34,9 @@ function temperatureText (s: Sent, i: number): string | number {
   }
 }
 
-function expected (sent: Sent[], window: { start: number, end: number }): { readings: number, avg_temp: string, avg_humidity: string, avg_temperature_c: number, avg_humidity_pct: number } {
+interface Expected { readings: number, avg_temp: string, avg_humidity: string, avg_temperature_c: number, avg_humidity_pct: number }
+
+function expected (sent: Sent[], window: { start: number, end: number }): Expected {
   const inside = sent.filter((s) => s.atMs >= window.start && s.atMs < window.end)
   const n = inside.length
   const sumT = inside.reduce((a, s) => a + s.tenthsC, 0)
@@ -55,6 +57,7 @@ t.test('a day of readings through both routes, stored by the worker, averaged ex
     LOG_LEVEL: 'warn'
   }
   const worker: AppProcess = startApp('apps/worker/src/main.ts', { ...env, SQS_WAIT_TIME_SECONDS: '1', WORKER_CONSUMERS: '2' })
+  // eslint-disable-next-line prefer-const -- read by the teardown registered before it starts; a const would throw there if the test fails first
   let api: AppProcess | undefined
   t.teardown(async () => { await api?.stop(); await worker.stop() })
   const base = `http://127.0.0.1:${port}`
@@ -95,14 +98,27 @@ t.test('a day of readings through both routes, stored by the worker, averaged ex
       ...[13, 14].map(async (id) => await fetch(`${base}/labs/${id}/readings`, {
         method: 'POST',
         headers: deviceKeys.get(id),
-        body: JSON.stringify((sent.get(id) ?? []).map((s, i) => ({ timestamp: i % 2 === 0 ? s.atMs : new Date(s.atMs).toISOString(), temperature: temperatureText(s, i), humidity: s.humidityTenths / 10 })))
+        body: JSON.stringify((sent.get(id) ?? []).map((s, i) => ({
+          timestamp: i % 2 === 0 ? s.atMs : new Date(s.atMs).toISOString(),
+          temperature: temperatureText(s, i),
+          humidity: s.humidityTenths / 10
+        })))
       }))
     ])
     const bodies = await Promise.all(responses.map(async (r) => ({ status: r.status, body: await r.json() as { accepted: number, rejected: unknown[] } })))
     t.same(bodies.map((b) => [b.status, b.body.accepted, b.body.rejected.length]), [[202, 2880, 0], [202, 2880, 0], [202, 2880, 0], [202, 2880, 0]])
   }
 
-  type Average = { lab_id: number, readings: number, avg_temp: string, avg_humidity: string, avg_temperature_c: number, avg_humidity_pct: number, window_start: string, window_end: string }
+  type Average = {
+    lab_id: number
+    readings: number
+    avg_temp: string
+    avg_humidity: string
+    avg_temperature_c: number
+    avg_humidity_pct: number
+    window_start: string
+    window_end: string
+  }
   const labsNow = async (): Promise<Average[]> => await (await fetch(`${base}/labs`, { headers: reader })).json() as Average[]
   const check = (averages: Average[], when: string): void => {
     t.same(averages.map((a) => a.lab_id), LABS, `${when}: one entry per lab`)
@@ -128,7 +144,12 @@ t.test('a day of readings through both routes, stored by the worker, averaged ex
   t.same(second.map((a) => [a.readings, a.avg_temp, a.avg_humidity]), first.map((a) => [a.readings, a.avg_temp, a.avg_humidity]), 'nothing changed')
 
   // The rollups the averages and charts read, compared whole (count, sums, min, max) with what was sent, once each.
-  const once = [...sent.values()].flat().map((s) => ({ labId: s.labId, recordedAtMs: s.atMs, temperatureMilliC: s.tenthsC * 100, humidityMilliPct: s.humidityTenths * 100 }))
+  const once = [...sent.values()].flat().map((s) => ({
+    labId: s.labId,
+    recordedAtMs: s.atMs,
+    temperatureMilliC: s.tenthsC * 100,
+    humidityMilliPct: s.humidityTenths * 100
+  }))
   t.same(rollupDifferences(await storedRollups(database.db, 'reading_rollups_minute'), expectedBuckets(once, 60_000)), [], 'minute rollups count every reading once')
   t.same(rollupDifferences(await storedRollups(database.db, 'reading_rollups_hour'), expectedBuckets(once, 3_600_000)), [], 'hour rollups count every reading once')
 

@@ -77,7 +77,12 @@ t.test('Ctrl-C at the terminal (SIGINT to the whole process group) right after a
   // 40 uploads of 2,880 readings, one a second from 6.5 days ago: far more than the worker stores before the signal.
   const start = Date.now() - 6.5 * 86_400_000
   const upload = async (batch: number): Promise<number> => {
-    const items = Array.from({ length: 2880 }, (_, i) => ({ lab_id: 1, timestamp: start + (batch * 2880 + i) * 1000, temperature: 20 + (i % 10) / 10, humidity: 40 }))
+    const items = Array.from({ length: 2880 }, (_, i) => ({
+      lab_id: 1,
+      timestamp: start + (batch * 2880 + i) * 1000,
+      temperature: 20 + (i % 10) / 10,
+      humidity: 40
+    }))
     const res = await fetch(`http://127.0.0.1:${port}/labs/upload`, { method: 'POST', headers: { authorization: `Bearer ${keys.device}`, 'content-type': 'application/json' }, body: JSON.stringify(items) })
     t.equal(res.status, 202, `upload ${batch}`)
     return ((await res.json()) as { accepted: number }).accepted

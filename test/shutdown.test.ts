@@ -19,7 +19,14 @@ function readingsOnQueue (queue: TestQueue): number {
 }
 
 /** The answer, and `sent`: resolved once the whole request is written to the socket. */
-function post (port: number, agent: Agent, path: string, headers: Record<string, string>, body: string, sent: () => void): Promise<{ status: number } | { error: string }> {
+function post (
+  port: number,
+  agent: Agent,
+  path: string,
+  headers: Record<string, string>,
+  body: string,
+  sent: () => void
+): Promise<{ status: number } | { error: string }> {
   return new Promise((resolve) => {
     const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
       res.resume()
@@ -39,8 +46,14 @@ async function apiUnderLoad (t: Test, { allOnWire }: { allOnWire: boolean }): Pr
   const port = await freePort()
   // A long coalescing window keeps readings buffered in the API when SIGTERM arrives: the flush on close is what is tested.
   const api = startApp('apps/api/src/server.ts', {
-    DATABASE_URL: database.url, SQS_QUEUE_URL: queue.queueUrl, SQS_ENDPOINT: queue.endpoint, AWS_REGION: queue.region,
-    PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', INGEST_LINGER_MS: '300'
+    DATABASE_URL: database.url,
+    SQS_QUEUE_URL: queue.queueUrl,
+    SQS_ENDPOINT: queue.endpoint,
+    AWS_REGION: queue.region,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    INGEST_LINGER_MS: '300'
   })
   t.teardown(async () => { await api.stop() })
   await waitFor('API ready', async () => (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.ok, 30_000)
@@ -99,14 +112,15 @@ t.test('SIGTERM to the API once every request is on the wire: none is reset', as
   await apiUnderLoad(t, { allOnWire: true })
 })
 
-
 t.test('SIGTERM to the worker mid-run: it finishes its batch and exits; nothing reaches the DLQ; a new worker finishes the rest', async (t) => {
   const queue = await startTestQueue(t, { maxReceiveCount: 1, visibilityTimeoutSeconds: 30 })
   const database = await createTestDatabase(t, { migrate: false })
   const producer = new ReadingsProducer({ client: queue.client, queueUrl: queue.queueUrl, maxMessageBytes: 30_000 })
   const T0 = Date.UTC(2026, 10, 24, 0, 0, 0)
   const all: Reading[] = []
-  for (let lab = 1; lab <= 20; lab++) for (let i = 0; i < 2880; i++) all.push({ labId: lab, recordedAtMs: T0 + i * 30_000, temperatureMilliC: 20000 + lab, humidityMilliPct: 40000 + i })
+  for (let lab = 1; lab <= 20; lab++) {
+    for (let i = 0; i < 2880; i++) all.push({ labId: lab, recordedAtMs: T0 + i * 30_000, temperatureMilliC: 20000 + lab, humidityMilliPct: 40000 + i })
+  }
   await producer.enqueue(all)
   const env = { DATABASE_URL: database.url, SQS_QUEUE_URL: queue.queueUrl, SQS_ENDPOINT: queue.endpoint, AWS_REGION: queue.region, LOG_LEVEL: 'warn', SQS_WAIT_TIME_SECONDS: '1', WORKER_CONSUMERS: '2' }
   const count = async (): Promise<number> => Number((await database.db.selectFrom('readings').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst().catch(() => undefined))?.n ?? 0)

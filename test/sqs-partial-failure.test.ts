@@ -27,7 +27,12 @@ t.test('producer: entries SQS lists as failed reject exactly their callers; ever
   t.teardown(() => { client.destroy() })
   // Small messages, so that one call carries several entries; a long linger, so the 12 callers share calls.
   const producer = new ReadingsProducer({ client, queueUrl: queue.queueUrl, maxMessageBytes: 3_000, lingerMs: 50 })
-  const callers = Array.from({ length: 12 }, (_, c) => Array.from({ length: 100 }, (_, i): Reading => ({ labId: c + 1, recordedAtMs: 1_700_000_000_000 + i * 1000, temperatureMilliC: 20_000, humidityMilliPct: 40_000 })))
+  const callers = Array.from({ length: 12 }, (_, c) => Array.from({ length: 100 }, (_, i): Reading => ({
+    labId: c + 1,
+    recordedAtMs: 1_700_000_000_000 + i * 1000,
+    temperatureMilliC: 20_000,
+    humidityMilliPct: 40_000
+  })))
   const outcomes = await Promise.all(callers.map(async (readings) => await producer.enqueue(readings).then(() => 'done', (error: unknown) => error instanceof EnqueueError ? 'refused' : String(error))))
 
   const partial = proxy.calls.filter((c) => c.action === 'SendMessageBatch' && ((c.response.Failed as unknown[] | undefined) ?? []).length > 0 && ((c.response.Successful as unknown[] | undefined) ?? []).length > 0)
@@ -57,15 +62,25 @@ t.test('API: a SendMessageBatch with failed entries never gives 202; entries tha
   const key = `Bearer ${(await createApiKey(database.db, { role: 'device', labId: 1, label: 'd', nowMs })).key}`
   const port = await freePort()
   const api = startApp('apps/api/src/server.ts', {
-    DATABASE_URL: database.url, SQS_QUEUE_URL: queue.queueUrl, SQS_ENDPOINT: proxy.endpoint, AWS_REGION: queue.region,
-    PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'error'
+    DATABASE_URL: database.url,
+    SQS_QUEUE_URL: queue.queueUrl,
+    SQS_ENDPOINT: proxy.endpoint,
+    AWS_REGION: queue.region,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'error'
   })
   t.teardown(async () => { await api.stop() })
   await waitFor('API ready', async () => (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.ok, 30_000)
   const upload = async (first: number): Promise<Response> => await fetch(`http://127.0.0.1:${port}/labs/upload`, {
     method: 'POST',
     headers: { authorization: key, 'content-type': 'application/json' },
-    body: JSON.stringify(Array.from({ length: 50 }, (_, i) => ({ lab_id: 1, timestamp: nowMs - 3_600_000 + (first + i) * 1000, temperature: 21, humidity: 45 })))
+    body: JSON.stringify(Array.from({ length: 50 }, (_, i) => ({
+      lab_id: 1,
+      timestamp: nowMs - 3_600_000 + (first + i) * 1000,
+      temperature: 21,
+      humidity: 45
+    })))
   })
 
   mode = 'fail'

@@ -154,6 +154,7 @@ t.test('50 devices upload their day while an attacker floods tokens and hostile 
   const base = `http://127.0.0.1:${port}`
   // Production settings, with the client address taken from X-Forwarded-For as behind the ALB.
   const api: AppProcess = startApp('apps/api/src/server.ts', { ...env, DATABASE_URL: apiUrl.toString(), PORT: String(port), HOST: '127.0.0.1', NODE_OPTIONS: TASK_HEAP, TRUST_PROXY_HOPS: '1', AUTH_FAILURES_PER_MINUTE: String(FAILURES_PER_MINUTE) })
+  // eslint-disable-next-line prefer-const -- read by the teardown registered before it starts; a const would throw there if the test fails first
   let worker: AppProcess | undefined
   t.teardown(async () => { await api.stop(); await worker?.stop() })
   await waitFor('API ready', async () => (await fetch(`${base}/health/ready`).catch(() => undefined))?.ok, 30_000)
@@ -263,5 +264,12 @@ t.test('50 devices upload their day while an attacker floods tokens and hostile 
   t.equal(Number(rollups.rows[0]?.n), DEVICES * READINGS, 'the hour rollups count each reading once')
   t.equal(queueDepth(queue, queue.dlqName), 0, 'nothing went to the dead-letter queue')
   t.equal((await fetch(`${base}/health/ready`)).status, 200, 'still ready')
-  t.comment(JSON.stringify({ attackMs, peakMb: Math.round(peakMb), idleMb: Math.round(idleMb), selectsDuring, attacker: Object.fromEntries(attackerStatus), hostile: hostileAnswers.map((a) => [a.status, a.bytes, Math.round(a.ms)]) }))
+  t.comment(JSON.stringify({
+    attackMs,
+    peakMb: Math.round(peakMb),
+    idleMb: Math.round(idleMb),
+    selectsDuring,
+    attacker: Object.fromEntries(attackerStatus),
+    hostile: hostileAnswers.map((a) => [a.status, a.bytes, Math.round(a.ms)])
+  }))
 })

@@ -191,7 +191,15 @@ t.test('exactly once under SIGKILL, a database restart and duplicate deliveries'
   // The first kill races the worker's deletes (it may abandon nothing); the second, during the outage, cannot.
   t.ok((killed[1]?.inflight.length ?? 0) > 0, `the kill during the database outage hit a batch in hand: ${killed.map((k) => k.inflight.length).join(' and ')} messages abandoned in flight by the two kills`)
 
-  const summary = { ...figures, readingsAccepted: accepted.size, readingsRefused: refused.size, readingsStored: stored.size, lost: lost.length, refusedButStored: storedRefused.length, dlq: queueDepth(queue, queue.dlqName) }
+  const summary = {
+    ...figures,
+    readingsAccepted: accepted.size,
+    readingsRefused: refused.size,
+    readingsStored: stored.size,
+    lost: lost.length,
+    refusedButStored: storedRefused.length,
+    dlq: queueDepth(queue, queue.dlqName)
+  }
   t.comment(`chaos figures: ${JSON.stringify(summary)}`)
   t.ok(figures.workerKills === 2 && figures.duplicateMessagesInjected > 0 && figures.mariadbRestartMs > 0, 'every fault was injected')
   t.ok(accepted.size > 10_000, `${accepted.size} readings accepted under faults`)

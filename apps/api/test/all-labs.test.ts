@@ -11,7 +11,12 @@ const LABS = [3, 5, 8, 13, 21]
 
 /** Readings of one lab over the past day: lab-dependent values so that every average differs. */
 function day (labId: number): Reading[] {
-  return Array.from({ length: 48 }, (_, i) => ({ labId, recordedAtMs: NOW - 86_000_000 + i * 1_790_000, temperatureMilliC: 15_000 + labId * 100 + i * 37, humidityMilliPct: 30_000 + labId * 250 + i * 11 }))
+  return Array.from({ length: 48 }, (_, i) => ({
+    labId,
+    recordedAtMs: NOW - 86_000_000 + i * 1_790_000,
+    temperatureMilliC: 15_000 + labId * 100 + i * 37,
+    humidityMilliPct: 30_000 + labId * 250 + i * 11
+  }))
 }
 
 /** "21.50" from thousandths summed over n readings, rounded half away from zero, computed independently. */
@@ -118,7 +123,8 @@ t.test('compressed answers are negotiated: gzip when accepted (not with q=0), sa
 t.test('an answer of thousands of labs (built in slices) is one valid array, every lab in order, exact', async (t) => {
   const ctx = await buildTestApp(t, { now: () => NOW })
   const labs = Array.from({ length: 4_100 }, (_, i) => 10_000 + i * 3)
-  await storeReadings(ctx.database.db, labs.map((labId) => ({ labId, recordedAtMs: NOW - 600_000, temperatureMilliC: labId % 30_000, humidityMilliPct: labId % 100_000 })))
+  const readings = labs.map((labId) => ({ labId, recordedAtMs: NOW - 600_000, temperatureMilliC: labId % 30_000, humidityMilliPct: labId % 100_000 }))
+  await storeReadings(ctx.database.db, readings)
   const res = await ctx.app.inject({ method: 'GET', url: '/labs', headers: ctx.reader })
   const body = res.json() as Array<{ lab_id: number, readings: number, avg_temperature_c: number }>
   t.same(body.map((a) => a.lab_id), labs)

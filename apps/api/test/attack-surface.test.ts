@@ -22,7 +22,10 @@ const bearer = (key: string): { authorization: string } => ({ authorization: `Be
 const wellFormed = (): string => `lc_${randomBytes(32).toString('base64url')}`
 
 /** An HTTP proxy before the SQS server: `answer` may answer a call itself (by its X-Amz-Target), else it is passed on. */
-async function sqsProxy (t: Test, answer: (target: string) => { status: number, body: string } | undefined): Promise<{ endpoint: string, forwardTo: (endpoint: string) => void }> {
+async function sqsProxy (
+  t: Test,
+  answer: (target: string) => { status: number, body: string } | undefined
+): Promise<{ endpoint: string, forwardTo: (endpoint: string) => void }> {
   let upstreamBase = ''
   const proxy = createServer((req, res) => {
     const chunks: Buffer[] = []
@@ -53,8 +56,16 @@ interface Setup {
   reader: { authorization: string }
 }
 
+interface SetupOptions {
+  rateLimitPerMinute?: number
+  authFailuresPerMinute?: number
+  trustProxyHops?: number
+  queueEndpoint?: string
+  routes?: (app: FastifyInstance) => void
+}
+
 /** The app on a fresh database reached through a statement counter; lab 1 and two keys exist before it starts. */
-async function setup (t: Test, options: { rateLimitPerMinute?: number, authFailuresPerMinute?: number, trustProxyHops?: number, queueEndpoint?: string, routes?: (app: FastifyInstance) => void } = {}): Promise<Setup> {
+async function setup (t: Test, options: SetupOptions = {}): Promise<Setup> {
   const database = await createTestDatabase(t)
   const queue = await startTestQueue(t)
   const counter = await startQueryCounter(database.url)
@@ -216,7 +227,8 @@ t.test('hostile bodies answer in a few KB, listing the first 100 problems and co
   t.equal((badObjects.body.errors as unknown[]).length, MAX_LISTED_PROBLEMS)
   t.equal(badObjects.body.errors_total, 10_000)
 
-  const mixed = await post(JSON.stringify([{ lab_id: 1, timestamp: Date.now(), temperature: 20, humidity: 40 }, ...Array.from({ length: 500 }, () => ({ lab_id: 1 }))]))
+  const oneGood = { lab_id: 1, timestamp: Date.now(), temperature: 20, humidity: 40 }
+  const mixed = await post(JSON.stringify([oneGood, ...Array.from({ length: 500 }, () => ({ lab_id: 1 }))]))
   t.equal(mixed.status, 202)
   t.equal(mixed.body.accepted, 1)
   t.equal(mixed.body.rejected_count, 500)

@@ -30,7 +30,12 @@ async function withLab (t: Test): Promise<TestApp & { key: { authorization: stri
 function dayBatch (): { json: Buffer, readings: Reading[] } {
   const start = NOW - 86_400_000 + 30_000
   const items = Array.from({ length: 2880 }, (_, i) => ({ lab_id: 4, timestamp: new Date(start + i * 30_000).toISOString(), temperature: `${20 + (i % 40) / 10}°C`, humidity: `${40 + (i % 30)}%` }))
-  const readings = items.map((_, i) => ({ labId: 4, recordedAtMs: start + i * 30_000, temperatureMilliC: 20_000 + (i % 40) * 100, humidityMilliPct: (40 + (i % 30)) * 1000 }))
+  const readings = items.map((_, i) => ({
+    labId: 4,
+    recordedAtMs: start + i * 30_000,
+    temperatureMilliC: 20_000 + (i % 40) * 100,
+    humidityMilliPct: (40 + (i % 30)) * 1000
+  }))
   return { json: Buffer.from(JSON.stringify(items)), readings }
 }
 

@@ -57,7 +57,11 @@ t.test('in Chromium: the table shows the posted averages, out-of-range highlight
     const created = await api.app.inject({ method: 'POST', url: '/labs', headers: api.admin, payload: { name: lab.name, address: lab.address } })
     t.equal(created.statusCode, 201)
     const id = created.json<{ id: number }>().id
-    const readings = stamps.map((timestamp, i) => ({ timestamp, temperature: Math.round(lab.temperature(i) * 10) / 10, humidity: Math.round(lab.humidity(i) * 10) / 10 }))
+    const readings = stamps.map((timestamp, i) => ({
+      timestamp,
+      temperature: Math.round(lab.temperature(i) * 10) / 10,
+      humidity: Math.round(lab.humidity(i) * 10) / 10
+    }))
     const sent = await fetch(`${base}/labs/${id}/readings`, { method: 'POST', headers: { ...(await api.device(id)), 'content-type': 'application/json' }, body: JSON.stringify(readings) })
     t.equal(sent.status, 202)
     t.equal((await sent.json() as { accepted: number }).accepted, count)
@@ -136,7 +140,7 @@ t.test('in Chromium: the table shows the posted averages, out-of-range highlight
   t.ok(minuteInk.orange > 100 && minuteInk.blue > 100, `the temperature and humidity lines are drawn (${JSON.stringify(minuteInk)})`)
   t.match(await page.locator('#chart-title').textContent(), `Lab ${office.id}: Office (A1)`)
   await page.locator('#resolution').selectOption('hour')
-  await page.locator(`#chart[data-resolution="hour"] canvas`).waitFor({ timeout: 10_000 })
+  await page.locator('#chart[data-resolution="hour"] canvas').waitFor({ timeout: 10_000 })
   t.equal(Number(await page.locator('#chart').getAttribute('data-points')), hours, `hour resolution: ${hours} points`)
   const hourInk = await inked()
   t.ok(hourInk.orange > 50 && hourInk.blue > 50, `hour lines drawn (${JSON.stringify(hourInk)})`)

@@ -9,7 +9,8 @@ import { buildTestApp } from './helper.ts'
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0)
 const PROBLEM = /^application\/problem\+json/
-const reading = (labId: number, recordedAtMs: number, temperatureMilliC: number, humidityMilliPct = 40_000): Reading => ({ labId, recordedAtMs, temperatureMilliC, humidityMilliPct })
+const reading = (labId: number, recordedAtMs: number, temperatureMilliC: number, humidityMilliPct = 40_000): Reading =>
+  ({ labId, recordedAtMs, temperatureMilliC, humidityMilliPct })
 
 async function withLab (t: Test, options: Parameters<typeof buildTestApp>[1] = {}, ids = [1]): Promise<Awaited<ReturnType<typeof buildTestApp>>> {
   const ctx = await buildTestApp(t, { now: () => NOW, ...options })

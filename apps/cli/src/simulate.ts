@@ -207,8 +207,20 @@ export async function simulate (options: SimulateOptions, fleet: Fleet, deps: Si
   const climates = fleet.labs.map((_, i) => labClimate(i, options.seed))
   const perLab = fleet.labs.map((l) => ({ lab_id: l.labId, accepted: 0, sum_temperature_c: 0, sum_humidity_pct: 0 }))
   const summary: Summary = {
-    mode: options.mode, labs: fleet.labs.length, lab_ids: fleet.labs.map((l) => l.labId), requests: 0, readings_sent: 0, readings_accepted: 0, readings_rejected: 0,
-    errors: {}, elapsed_s: 0, readings_per_s: 0, requests_per_s: 0, body_bytes_sent: 0, gzip: options.gzip === true, per_lab: perLab
+    mode: options.mode,
+    labs: fleet.labs.length,
+    lab_ids: fleet.labs.map((l) => l.labId),
+    requests: 0,
+    readings_sent: 0,
+    readings_accepted: 0,
+    readings_rejected: 0,
+    errors: {},
+    elapsed_s: 0,
+    readings_per_s: 0,
+    requests_per_s: 0,
+    body_bytes_sent: 0,
+    gzip: options.gzip === true,
+    per_lab: perLab
   }
   const totalJobs = options.mode === 'day' ? options.days * options.labs : undefined
   const intervalMs = options.rate > 0 ? 1000 / options.rate : options.mode === 'live' ? (options.interval * 1000) / options.labs : 0

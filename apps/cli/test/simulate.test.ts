@@ -103,7 +103,8 @@ t.test('day batches for 3 labs through a real port: summary, queue and store agr
     t.ok(spread > 0.3 && spread < 8, `lab ${labId}: a daily curve, not a constant (${spread.toFixed(1)} °C)`)
     // The API's 24 h average is the mean of the posted readings inside the window it reports.
     const answer = await api.app.inject({ url: `/labs/${labId}`, headers: api.reader })
-    const averages = answer.json<{ averages: { avg_temperature_c: number, avg_humidity_pct: number, readings: number, window_start: string, window_end: string } }>().averages
+    type Averages = { avg_temperature_c: number, avg_humidity_pct: number, readings: number, window_start: string, window_end: string }
+    const averages = answer.json<{ averages: Averages }>().averages
     const [from, to] = [Date.parse(averages.window_start), Date.parse(averages.window_end)]
     const inWindow = expected.filter((e) => e.atMs >= from && e.atMs < to)
     t.ok(inWindow.length >= READINGS_PER_DAY - 2, `lab ${labId}: (nearly) the whole day is in the 24 h window`)

@@ -15,7 +15,12 @@ import { waitFor } from '@labclimate/testkit/wait'
 const SKIP = await mayCreateUsers() ? false : 'the test database user may not create users (grant it as .ci/setup-mysql.sql does)'
 
 const T0 = Date.UTC(2026, 10, 25, 0, 0, 0)
-const readings = (labId: number, n: number): Reading[] => Array.from({ length: n }, (_, i) => ({ labId, recordedAtMs: T0 + i * 30_000, temperatureMilliC: 20000 + i, humidityMilliPct: 40000 + i }))
+const readings = (labId: number, n: number): Reading[] => Array.from({ length: n }, (_, i) => ({
+  labId,
+  recordedAtMs: T0 + i * 30_000,
+  temperatureMilliC: 20000 + i,
+  humidityMilliPct: 40000 + i
+}))
 
 t.test('a rotated password (errno 1045) makes the worker back off, never dead-letter; it recovers when the login works again', { skip: SKIP }, async (t) => {
   // Short visibility and a low redrive count: a batch treated as poison would be in the DLQ within seconds.

@@ -68,7 +68,12 @@ t.test('the S3 archive store streams big objects in parts and small ones in one 
 })
 
 function readingsOn (dayStartMs: number, labId: number): Reading[] {
-  return Array.from({ length: 240 }, (_, i) => ({ labId, recordedAtMs: dayStartMs + i * 360_000, temperatureMilliC: 20000 + ((i * 131 + labId) % 3000), humidityMilliPct: 40000 + ((i * 71) % 9000) }))
+  return Array.from({ length: 240 }, (_, i) => ({
+    labId,
+    recordedAtMs: dayStartMs + i * 360_000,
+    temperatureMilliC: 20000 + ((i * 131 + labId) % 3000),
+    humidityMilliPct: 40000 + ((i * 71) % 9000)
+  }))
 }
 // Days relative to today: 3 past the default 35-day raw retention, 2 within it.
 const EXPIRED = [-40, -39, -36]

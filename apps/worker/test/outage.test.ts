@@ -9,7 +9,12 @@ import { waitFor } from '@labclimate/testkit/wait'
 import { createWorker } from '../src/worker.ts'
 
 const T0 = Date.UTC(2026, 10, 25, 0, 0, 0)
-const readings = (labId: number, n: number): Reading[] => Array.from({ length: n }, (_, i) => ({ labId, recordedAtMs: T0 + i * 30_000, temperatureMilliC: 20000 + i, humidityMilliPct: 40000 + i }))
+const readings = (labId: number, n: number): Reading[] => Array.from({ length: n }, (_, i) => ({
+  labId,
+  recordedAtMs: T0 + i * 30_000,
+  temperatureMilliC: 20000 + i,
+  humidityMilliPct: 40000 + i
+}))
 
 t.test('while the database is unreachable the worker holds its batch, then stores it; nothing reaches the DLQ', async (t) => {
   // Short visibility and a low redrive count: messages that were received again and again would be in the DLQ within seconds.

@@ -48,7 +48,12 @@ for (const backend of ['mariadb', 'sqlite'] as const) {
     // Writers' wall clock, advanced by hand: stamps and checkpoints are compared on it.
     let wall = 1_000_000_000
     const store = async (batch: Reading[]): Promise<void> => { await storeReadings(db, batch, () => wall); sent.push(...batch) }
-    const reading = (labId: number, atMs: number): Reading => ({ labId, recordedAtMs: atMs - (atMs % 1000), temperatureMilliC: -5000 + rand(40_000), humidityMilliPct: rand(100_001) })
+    const reading = (labId: number, atMs: number): Reading => ({
+      labId,
+      recordedAtMs: atMs - (atMs % 1000),
+      temperatureMilliC: -5000 + rand(40_000),
+      humidityMilliPct: rand(100_001)
+    })
 
     // A day of readings for 6 labs (one every 5 minutes), window ending at T0.
     const day: Reading[] = []

@@ -12,7 +12,12 @@ t.test('added rollups equal recomputed rollups after new, overlapping and repeat
   const { db } = await createTestDatabase(t)
   let seed = 7
   const rand = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n }
-  const reading = (labId: number, i: number): Reading => ({ labId, recordedAtMs: DAY + i * 7_000, temperatureMilliC: -5000 + rand(40_000), humidityMilliPct: rand(100_001) })
+  const reading = (labId: number, i: number): Reading => ({
+    labId,
+    recordedAtMs: DAY + i * 7_000,
+    temperatureMilliC: -5000 + rand(40_000),
+    humidityMilliPct: rand(100_001)
+  })
   const all: Reading[] = []
   for (let round = 0; round < 12; round++) {
     const batch: Reading[] = []

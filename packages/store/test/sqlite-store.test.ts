@@ -44,7 +44,12 @@ t.test('migrations, idempotent batches and exact rollups on SQLite', async (t) =
   const window = { startMs: DAY_START + 2 * HOUR_MS + 17 * MINUTE_MS, endMs: DAY_START + 20 * HOUR_MS + 41 * MINUTE_MS }
   const totals = (rs: Reading[]): { labId: number, readingCount: number, temperatureSum: number, humiditySum: number } => {
     const w = rs.filter((r) => r.recordedAtMs >= window.startMs && r.recordedAtMs < window.endMs)
-    return { labId: rs[0]?.labId ?? 0, readingCount: w.length, temperatureSum: w.reduce((s, r) => s + r.temperatureMilliC, 0), humiditySum: w.reduce((s, r) => s + r.humidityMilliPct, 0) }
+    return {
+      labId: rs[0]?.labId ?? 0,
+      readingCount: w.length,
+      temperatureSum: w.reduce((s, r) => s + r.temperatureMilliC, 0),
+      humiditySum: w.reduce((s, r) => s + r.humidityMilliPct, 0)
+    }
   }
   t.same(await windowTotals(db, window), [totals(a), totals(b)])
   const hours = await readingSeries(db, { labId: 2, fromMs: DAY_START, toMs: DAY_START + 86_400_000, resolution: 'hour', limit: 100 })

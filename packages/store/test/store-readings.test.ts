@@ -18,7 +18,6 @@ function dayOfReadings (labId: number, seed: number): Reading[] {
   }))
 }
 
-
 t.test('a day batch is stored once, with rollups equal to a recomputation from the input', async (t) => {
   const { db } = await createTestDatabase(t)
   const a = dayOfReadings(1, 7)
@@ -49,7 +48,12 @@ t.test('the first write of a (lab, time) wins; repeats inside one batch are drop
 
 t.test('readings spread far apart in one batch update only their own buckets', async (t) => {
   const { db } = await createTestDatabase(t)
-  const readings: Reading[] = [0, 3, 50, 51].map((h, i) => ({ labId: 4, recordedAtMs: DAY_START + h * HOUR_MS + i * 1000, temperatureMilliC: 20000 + i, humidityMilliPct: 50000 }))
+  const readings: Reading[] = [0, 3, 50, 51].map((h, i) => ({
+    labId: 4,
+    recordedAtMs: DAY_START + h * HOUR_MS + i * 1000,
+    temperatureMilliC: 20000 + i,
+    humidityMilliPct: 50000
+  }))
   await storeReadings(db, readings)
   t.same(await storedRollups(db, 'reading_rollups_minute'), expectedBuckets(readings, MINUTE_MS))
   t.same(await storedRollups(db, 'reading_rollups_hour'), expectedBuckets(readings, HOUR_MS))

@@ -81,7 +81,11 @@ const recipeTag = (name: string, recipe: unknown): string =>
  * Debian packages → a root file system (mmdebstrap) → a podman image, tagged by a hash of everything that
  * goes into it; built only when that tag is not in podman's store yet.
  */
-async function debianImage (name: string, recipe: { suite: string, include: string[], hooks: string[], changes: string[], inputs?: string[] }, log: (line: string) => void): Promise<string> {
+async function debianImage (
+  name: string,
+  recipe: { suite: string, include: string[], hooks: string[], changes: string[], inputs?: string[] },
+  log: (line: string) => void
+): Promise<string> {
   const tag = recipeTag(name, recipe)
   if (await imageExists(tag)) return tag
   const started = Date.now()
@@ -137,8 +141,8 @@ export async function standInNodeImage (log: (line: string) => void = () => {}):
       `mkdir -p "$1"/usr/local/bin "$1"${npmDir} "$1"/etc/ssl/certs "$1"/home/node`,
       `cp ${nodeBinary} "$1"/usr/local/bin/node`,
       `tar -xzf ${npm} -C "$1"${npmDir} --strip-components=1 --no-same-owner`,
-      `ln -s ../lib/node_modules/npm/bin/npm-cli.js "$1"/usr/local/bin/npm`,
-      `ln -s ../lib/node_modules/npm/bin/npx-cli.js "$1"/usr/local/bin/npx`,
+      'ln -s ../lib/node_modules/npm/bin/npm-cli.js "$1"/usr/local/bin/npm',
+      'ln -s ../lib/node_modules/npm/bin/npx-cli.js "$1"/usr/local/bin/npx',
       `cp ${CA_BUNDLE} "$1"/etc/ssl/certs/ca-certificates.crt`,
       // The official image's user: node, uid and gid 1000, home /home/node.
       'echo "node:x:1000:1000::/home/node:/bin/sh" >> "$1"/etc/passwd',

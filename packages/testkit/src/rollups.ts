@@ -24,8 +24,13 @@ export function expectedBuckets (readings: readonly Reading[], bucketMs: number)
 export async function storedRollups (db: Kysely<Database>, table: RollupTable): Promise<Map<string, Bucket>> {
   const rows = await db.selectFrom(table).selectAll().execute()
   return new Map(rows.map((r) => [`${r.lab_id}:${Number(r.bucket_start_ms)}`, {
-    count: Number(r.reading_count), tSum: Number(r.temperature_sum), tMin: r.temperature_min, tMax: r.temperature_max,
-    hSum: Number(r.humidity_sum), hMin: r.humidity_min, hMax: r.humidity_max
+    count: Number(r.reading_count),
+    tSum: Number(r.temperature_sum),
+    tMin: r.temperature_min,
+    tMax: r.temperature_max,
+    hSum: Number(r.humidity_sum),
+    hMin: r.humidity_min,
+    hMax: r.humidity_max
   }]))
 }
 

@@ -3,7 +3,12 @@
  * ceiling is generous (60 s): on a loaded 2-core machine a condition that will hold may take a while, and a
  * passing test returns as soon as it does.
  */
-export async function waitFor<T> (what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000, intervalMs = 50): Promise<T> {
+export async function waitFor<T> (
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 60_000,
+  intervalMs = 50
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await check()

@@ -10,8 +10,13 @@ interface Teardown { teardown: (fn: () => Promise<void> | void) => void }
 
 export function startWorkerProcess (t: Teardown, queue: TestQueue, databaseUrl: string): AppProcess {
   const worker = startApp('apps/worker/src/main.ts', {
-    DATABASE_URL: databaseUrl, SQS_QUEUE_URL: queue.queueUrl, SQS_ENDPOINT: queue.endpoint, AWS_REGION: queue.region,
-    SQS_WAIT_TIME_SECONDS: '1', LOG_LEVEL: 'warn', METRICS_EMF: 'false'
+    DATABASE_URL: databaseUrl,
+    SQS_QUEUE_URL: queue.queueUrl,
+    SQS_ENDPOINT: queue.endpoint,
+    AWS_REGION: queue.region,
+    SQS_WAIT_TIME_SECONDS: '1',
+    LOG_LEVEL: 'warn',
+    METRICS_EMF: 'false'
   })
   t.teardown(async () => { await worker.stop() })
   return worker

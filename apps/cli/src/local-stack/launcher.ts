@@ -61,7 +61,7 @@ process.once('exit', () => { for (const child of children) if (child.exitCode ==
 let stopping = false
 const exited = async (child: ReturnType<typeof spawn>): Promise<void> => {
   if (child.exitCode !== null || child.signalCode !== null) return
-  await new Promise((done) => child.once('exit', done))
+  await new Promise((resolve) => child.once('exit', resolve))
 }
 const depth = (): number => {
   const q = sqs.inspectQueue(queue.queueName)
@@ -75,7 +75,7 @@ const stop = (): void => {
   console.error('labclimate: stopping: the API flushes, the worker drains the queue, then both exit')
   void (async () => {
     if (apiProcess !== undefined) { apiProcess.kill('SIGTERM'); await exited(apiProcess) }
-    for (let i = 0; i < 1200 && depth() > 0 && worker?.exitCode === null; i++) await new Promise((done) => setTimeout(done, 100))
+    for (let i = 0; i < 1200 && depth() > 0 && worker?.exitCode === null; i++) await new Promise((resolve) => setTimeout(resolve, 100))
     if (depth() > 0) console.error(`labclimate: ${depth()} messages left on the queue (the worker stopped, or did not drain them in 2 minutes) are lost with it`)
     if (worker !== undefined) { worker.kill('SIGTERM'); await exited(worker) }
     await sqs.stop()
