@@ -22,9 +22,7 @@ export {
 export { readingSeries, type Resolution, type SeriesPoint } from './repositories/series.ts'
 export { countLabsReporting } from './repositories/fleet.ts'
 
-// Retention and the data lifecycle (the policy itself is defined in @labclimate/config; re-exported for the
-// signatures below)
-export { DAY_MS, DEFAULT_RETENTION, type RetentionPolicy } from '@labclimate/config'
+// The data lifecycle (the retention policy itself is defined in @labclimate/config)
 export { finestRetainedResolution } from './lifecycle/retention.ts'
 export { archiveKeys, LocalArchiveStore, writeDayArchive, type ArchiveManifest, type ArchiveStore } from './lifecycle/archive.ts'
 export { partitionName } from './lifecycle/partitions.ts'
