@@ -13,8 +13,9 @@ import { expectedBuckets, storedRollups } from '@labclimate/testkit/rollups'
 import { migrations } from '../src/migrations/index.ts'
 import {
   archiveKeys, finestRetainedResolution, LocalArchiveStore, readingSeries, runMaintenance, storeReadings, withMysqlLifecycle,
-  type ArchiveStore, type Database, type MaintenanceOptions, type RetentionPolicy
+  type ArchiveStore, type Database, type MaintenanceOptions
 } from '../src/index.ts'
+import type { RetentionPolicy } from '@labclimate/config'
 
 const DAY = 86_400_000
 const MINUTE = 60_000

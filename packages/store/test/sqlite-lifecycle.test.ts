@@ -6,7 +6,8 @@ import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import type { Reading } from '@labclimate/contract'
 import t from 'tap'
-import { connectDatabase, DAY_MS, LocalArchiveStore, migrateToLatest, runMaintenance, storeReadings, withLifecycle } from '../src/index.ts'
+import { DAY_MS } from '@labclimate/config'
+import { connectDatabase, LocalArchiveStore, migrateToLatest, runMaintenance, storeReadings, withLifecycle } from '../src/index.ts'
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0)
 const TODAY = Date.UTC(2026, 10, 25)
