@@ -7,7 +7,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2'
 import type { Construct } from 'constructs'
 import type { StageConfig } from '../config.ts'
 import { iamDatabaseEnv } from './database-access.ts'
-import { addAppContainer, AppService, fargateTask, privateService, scaleForBurst, type ServiceProps } from './fargate.ts'
+import { addAppContainer, AppService, privateService, scaleForBurst, type ServiceProps } from './fargate.ts'
 
 /** The ALB's health check: liveness only, so a database or queue outage never makes ECS replace tasks. */
 export const ALB_HEALTH_PATH = '/health/live'
@@ -21,16 +21,14 @@ export interface ApiServiceProps extends ServiceProps {
 }
 
 export class ApiService extends AppService {
-  readonly taskDefinition: ecs.FargateTaskDefinition
   readonly service: ecs.FargateService
   readonly listener: elbv2.ApplicationListener
   readonly targetGroup: elbv2.ApplicationTargetGroup
   readonly scaling: ecs.ScalableTaskCount
 
   constructor (scope: Construct, id: string, props: ApiServiceProps) {
-    super(scope, id)
+    super(scope, id, props.sizing)
     const { sizing, port } = props
-    this.taskDefinition = fargateTask(this, 'Task', sizing)
     addAppContainer(this.taskDefinition, 'api', props, {
       // Writes and read-your-write on the writer; GET /labs and other reads on the reader endpoint.
       // The ALB is the one proxy in front: the client's address is the last X-Forwarded-For entry (per-address limits).

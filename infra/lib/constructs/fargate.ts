@@ -149,10 +149,15 @@ export function scaleForBurst (target: Schedulable, burst: BurstFloor, baseMinTa
   target.scaleOnSchedule('BurstFloorEnd', { schedule: at(burst.end), minCapacity: baseMinTasks, timeZone })
 }
 
-/** What the stack uses of both services. */
+/** Both services: a task of their stage's size, run as a service that rolls back on an alarm. */
 export abstract class AppService extends Construct {
-  abstract readonly taskDefinition: ecs.FargateTaskDefinition
+  readonly taskDefinition: ecs.FargateTaskDefinition
   abstract readonly service: ecs.FargateService
+
+  constructor (scope: Construct, id: string, size: TaskSize) {
+    super(scope, id)
+    this.taskDefinition = fargateTask(this, 'Task', size)
+  }
 
   /** A release that runs but trips this alarm (the API answering 5xx, the worker failing batches) is rolled back by ECS. */
   rollBackOn (alarmName: string): void {

@@ -6,7 +6,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs'
 import type { Construct } from 'constructs'
 import type { StageConfig } from '../config.ts'
 import { iamDatabaseEnv } from './database-access.ts'
-import { addAppContainer, AppService, fargateTask, privateService, scaleForBurst, type ServiceProps } from './fargate.ts'
+import { addAppContainer, AppService, privateService, scaleForBurst, type ServiceProps } from './fargate.ts'
 
 export interface WorkerServiceProps extends ServiceProps {
   sizing: StageConfig['worker']
@@ -16,14 +16,12 @@ export interface WorkerServiceProps extends ServiceProps {
 }
 
 export class WorkerService extends AppService {
-  readonly taskDefinition: ecs.FargateTaskDefinition
   readonly service: ecs.FargateService
   readonly scalableTarget: appscaling.ScalableTarget
 
   constructor (scope: Construct, id: string, props: WorkerServiceProps) {
-    super(scope, id)
+    super(scope, id, props.sizing)
     const { sizing, queue } = props
-    this.taskDefinition = fargateTask(this, 'Task', sizing)
     addAppContainer(this.taskDefinition, 'worker', props, {
       // The release task has migrated before the worker rolls; its user has no DDL rights anyway.
       environment: { ...props.environment, ...iamDatabaseEnv(props.database, this.taskDefinition.taskRole, 'worker'), WORKER_CONSUMERS: String(sizing.consumersPerTask), SQS_VISIBILITY_TIMEOUT_SECONDS: String(props.visibilityTimeoutSeconds), MIGRATE_ON_START: 'false' },
