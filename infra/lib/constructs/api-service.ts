@@ -1,68 +1,51 @@
 // The API: Fargate tasks behind the public ALB (its listeners and target group), scaling on CPU and on
 // requests per target, with the nightly burst floor.
-import { Duration, Validations } from 'aws-cdk-lib'
+import { Duration } from 'aws-cdk-lib'
 import * as acm from 'aws-cdk-lib/aws-certificatemanager'
-import type * as ec2 from 'aws-cdk-lib/aws-ec2'
 import * as ecs from 'aws-cdk-lib/aws-ecs'
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2'
-import type * as logs from 'aws-cdk-lib/aws-logs'
-import type * as rds from 'aws-cdk-lib/aws-rds'
-import type * as sqs from 'aws-cdk-lib/aws-sqs'
-import { Construct } from 'constructs'
+import type { Construct } from 'constructs'
 import type { StageConfig } from '../config.ts'
 import { iamDatabaseEnv } from './database-access.ts'
-import { LINUX_X86_64, privateService, scaleForBurst, writableTmp, type BurstFloor } from './fargate.ts'
+import { addAppContainer, AppService, privateService, scaleForBurst, type ServiceProps } from './fargate.ts'
 
 /** The ALB's health check: liveness only, so a database or queue outage never makes ECS replace tasks. */
 export const ALB_HEALTH_PATH = '/health/live'
 
-export interface ApiServiceProps {
-  cluster: ecs.ICluster
-  image: ecs.ContainerImage
-  logGroup: logs.ILogGroup
-  securityGroup: ec2.ISecurityGroup
-  database: rds.DatabaseCluster
-  queue: sqs.IQueue
+export interface ApiServiceProps extends ServiceProps {
   port: number
   sizing: StageConfig['api']
-  burst?: BurstFloor | undefined
-  /** Settings the API shares with other tasks (queue, region, stage, retention). */
-  environment: Record<string, string>
   loadBalancer: elbv2.ApplicationLoadBalancer
   /** HTTPS on 443 (and 80 redirecting to it); without one, plain HTTP on 80. */
   certificateArn?: string | undefined
 }
 
-export class ApiService extends Construct {
-  readonly taskDefinition: ecs.FargateTaskDefinition
+export class ApiService extends AppService {
   readonly service: ecs.FargateService
   readonly listener: elbv2.ApplicationListener
   readonly targetGroup: elbv2.ApplicationTargetGroup
   readonly scaling: ecs.ScalableTaskCount
 
   constructor (scope: Construct, id: string, props: ApiServiceProps) {
-    super(scope, id)
+    super(scope, id, props.sizing)
     const { sizing, port } = props
-    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', { cpu: sizing.cpu, memoryLimitMiB: sizing.memoryMiB, runtimePlatform: LINUX_X86_64 })
-    this.taskDefinition.addContainer('api', {
-      image: props.image,
+    addAppContainer(this.taskDefinition, 'api', props, {
       // Writes and read-your-write on the writer; GET /labs and other reads on the reader endpoint.
       // The ALB is the one proxy in front: the client's address is the last X-Forwarded-For entry (per-address limits).
       environment: { ...props.environment, ...iamDatabaseEnv(props.database, this.taskDefinition.taskRole, 'api', { reader: true }), PORT: String(port), HOST: '0.0.0.0', TRUST_PROXY_HOPS: '1' },
       portMappings: [{ containerPort: port }],
-      logging: ecs.LogDrivers.awsLogs({ logGroup: props.logGroup, streamPrefix: 'api' }),
-      stopTimeout: Duration.seconds(30),
-      readonlyRootFilesystem: true,
-      healthCheck: {
+      health: {
         command: ['CMD', 'node', '-e', `fetch('http://127.0.0.1:${port}${ALB_HEALTH_PATH}').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`],
-        interval: Duration.seconds(15),
-        timeout: Duration.seconds(3),
-        retries: 3,
-        startPeriod: Duration.seconds(20)
+        intervalSeconds: 15,
+        timeoutSeconds: 3,
+        startPeriodSeconds: 20
+      },
+      findings: {
+        settings: 'hosts, database user name, queue URL, region, retention',
+        executionRoleScope: 'image pull and log access are scoped to this stack\'s repository and the API log group.'
       }
     })
     props.queue.grantSendMessages(this.taskDefinition.taskRole)
-    writableTmp(this.taskDefinition)
 
     // "Default": the service keeps the logical ID it had before this construct existed (a new one would
     // start a second service beside the running one). The grace period covers the ALB's first health checks.
@@ -94,16 +77,5 @@ export class ApiService extends Construct {
     this.scaling.scaleOnCpuUtilization('Cpu', { targetUtilizationPercent: sizing.cpuTargetPercent, scaleInCooldown: Duration.seconds(120), scaleOutCooldown: Duration.seconds(30) })
     this.scaling.scaleOnRequestCount('Requests', { requestsPerTarget: sizing.requestsPerTargetPerMinute, targetGroup: this.targetGroup, scaleInCooldown: Duration.seconds(120), scaleOutCooldown: Duration.seconds(30) })
     if (props.burst !== undefined) scaleForBurst(this.scaling, props.burst, sizing.minTasks)
-
-    Validations.of(this.taskDefinition).acknowledge({ id: 'AwsSolutions-ECS2', reason: 'Only non-secret settings (hosts, database user name, queue URL, region, retention) are plain environment; there is no database password: the task signs an IAM token per connection.' })
-    const executionPolicy = this.taskDefinition.executionRole?.node.tryFindChild('DefaultPolicy')
-    if (executionPolicy !== undefined) {
-      Validations.of(executionPolicy).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'CDK-generated execution role: ecr:GetAuthorizationToken exists only on Resource::*; image pull and log access are scoped to this stack\'s repository and the API log group.' })
-    }
-  }
-
-  /** A release that runs but trips this alarm (e.g. answers 5xx) is rolled back by ECS. */
-  rollBackOn (alarmName: string): void {
-    this.service.enableDeploymentAlarms([alarmName], { behavior: ecs.AlarmBehavior.ROLLBACK_ON_ALARM })
   }
 }

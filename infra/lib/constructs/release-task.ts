@@ -1,14 +1,13 @@
 // The release task: a one-off Fargate task that scripts/deploy.sh runs before the services roll. It is the
 // only task that gets the master user: it runs the migrations, then creates the IAM-authenticated per-role
 // users and their grants, then the first admin key.
-import { Stack, Validations } from 'aws-cdk-lib'
+import { Stack } from 'aws-cdk-lib'
 import * as ecs from 'aws-cdk-lib/aws-ecs'
-import type * as logs from 'aws-cdk-lib/aws-logs'
 import type * as rds from 'aws-cdk-lib/aws-rds'
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager'
 import { Construct } from 'constructs'
 import { DB_NAME, DB_PORT } from '../stateful-stack.ts'
-import { LINUX_X86_64, writableTmp } from './fargate.ts'
+import { addAppContainer, fargateTask, ONE_OFF_TASK_SIZE, type TaskProps } from './fargate.ts'
 
 /**
  * The release task's command: bootstrap runs the migrations first (they create the tables the grants and
@@ -16,9 +15,7 @@ import { LINUX_X86_64, writableTmp } from './fargate.ts'
  */
 export const RELEASE_COMMAND = ['node', 'dist/admin-main.js', 'bootstrap']
 
-export interface ReleaseTaskProps {
-  image: ecs.ContainerImage
-  logGroup: logs.ILogGroup
+export interface ReleaseTaskProps extends TaskProps {
   database: rds.DatabaseCluster
   /** Where the first admin key is stored (read to see whether one exists, written once). */
   adminKeySecret: secretsmanager.ISecret
@@ -33,10 +30,9 @@ export class ReleaseTask extends Construct {
     const secret = database.secret
     if (secret === undefined) throw new Error('the Aurora cluster has no generated secret')
     // "Default": the task definition keeps the logical ID and family it had before this construct existed.
-    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'Default', { cpu: 256, memoryLimitMiB: 512, runtimePlatform: LINUX_X86_64 })
+    this.taskDefinition = fargateTask(this, 'Default', ONE_OFF_TASK_SIZE)
     // ECS injects the secret's fields; infra/docker/entrypoint.sh assembles DATABASE_URL from DB_*.
-    this.taskDefinition.addContainer('release', {
-      image: props.image,
+    addAppContainer(this.taskDefinition, 'release', props, {
       command: RELEASE_COMMAND,
       environment: {
         DB_HOST: database.clusterEndpoint.hostname,
@@ -53,17 +49,13 @@ export class ReleaseTask extends Construct {
         DB_USER: ecs.Secret.fromSecretsManager(secret, 'username'),
         DB_PASSWORD: ecs.Secret.fromSecretsManager(secret, 'password')
       },
-      logging: ecs.LogDrivers.awsLogs({ logGroup: props.logGroup, streamPrefix: 'release' }),
-      readonlyRootFilesystem: true
+      findings: {
+        settings: 'hosts, user names, region, secret ARN',
+        password: 'the master password reaches only the release task, as an ECS secret from Secrets Manager.',
+        executionRoleScope: 'image pull, log and secret access are scoped to this stack\'s repository, log group and the DB secret.'
+      }
     })
     props.adminKeySecret.grantRead(this.taskDefinition.taskRole)
     props.adminKeySecret.grantWrite(this.taskDefinition.taskRole)
-    writableTmp(this.taskDefinition)
-
-    Validations.of(this.taskDefinition).acknowledge({ id: 'AwsSolutions-ECS2', reason: 'Only non-secret settings (hosts, user names, region, secret ARN) are plain environment; the master password reaches only the release task, as an ECS secret from Secrets Manager.' })
-    const executionPolicy = this.taskDefinition.executionRole?.node.tryFindChild('DefaultPolicy')
-    if (executionPolicy !== undefined) {
-      Validations.of(executionPolicy).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'CDK-generated execution role: ecr:GetAuthorizationToken exists only on Resource::*; image pull, log and secret access are scoped to this stack\'s repository, log group and the DB secret.' })
-    }
   }
 }

@@ -1,61 +1,44 @@
 // The worker: Fargate tasks that consume the readings queue and write Aurora, scaling on visible
 // messages per running task, with the nightly burst floor.
-import { CfnResource, Duration, Validations } from 'aws-cdk-lib'
+import type { CfnResource } from 'aws-cdk-lib'
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling'
-import type * as ec2 from 'aws-cdk-lib/aws-ec2'
 import * as ecs from 'aws-cdk-lib/aws-ecs'
-import type * as logs from 'aws-cdk-lib/aws-logs'
-import type * as rds from 'aws-cdk-lib/aws-rds'
-import type * as sqs from 'aws-cdk-lib/aws-sqs'
-import { Construct } from 'constructs'
+import type { Construct } from 'constructs'
 import type { StageConfig } from '../config.ts'
 import { iamDatabaseEnv } from './database-access.ts'
-import { LINUX_X86_64, privateService, scaleForBurst, writableTmp, type BurstFloor } from './fargate.ts'
+import { addAppContainer, AppService, privateService, scaleForBurst, type ServiceProps } from './fargate.ts'
 
-export interface WorkerServiceProps {
-  cluster: ecs.ICluster
-  image: ecs.ContainerImage
-  logGroup: logs.ILogGroup
-  securityGroup: ec2.ISecurityGroup
-  database: rds.DatabaseCluster
-  queue: sqs.IQueue
+export interface WorkerServiceProps extends ServiceProps {
   sizing: StageConfig['worker']
   visibilityTimeoutSeconds: number
-  burst?: BurstFloor | undefined
   /** Name prefix of the scaling policy, e.g. labclimate-prod. */
   name: string
-  /** Settings the worker shares with other tasks (queue, region, stage). */
-  environment: Record<string, string>
 }
 
-export class WorkerService extends Construct {
-  readonly taskDefinition: ecs.FargateTaskDefinition
+export class WorkerService extends AppService {
   readonly service: ecs.FargateService
   readonly scalableTarget: appscaling.ScalableTarget
 
   constructor (scope: Construct, id: string, props: WorkerServiceProps) {
-    super(scope, id)
+    super(scope, id, props.sizing)
     const { sizing, queue } = props
-    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', { cpu: sizing.cpu, memoryLimitMiB: sizing.memoryMiB, runtimePlatform: LINUX_X86_64 })
-    this.taskDefinition.addContainer('worker', {
-      image: props.image,
+    addAppContainer(this.taskDefinition, 'worker', props, {
       // The release task has migrated before the worker rolls; its user has no DDL rights anyway.
       environment: { ...props.environment, ...iamDatabaseEnv(props.database, this.taskDefinition.taskRole, 'worker'), WORKER_CONSUMERS: String(sizing.consumersPerTask), SQS_VISIBILITY_TIMEOUT_SECONDS: String(props.visibilityTimeoutSeconds), MIGRATE_ON_START: 'false' },
-      logging: ecs.LogDrivers.awsLogs({ logGroup: props.logGroup, streamPrefix: 'worker' }),
-      stopTimeout: Duration.seconds(30),
-      readonlyRootFilesystem: true,
       // The image's HEALTHCHECK (Dockerfile.worker): the worker touches its liveness file every 5 s while its
       // event loop turns; a file older than a minute means a hung process, which ECS then replaces.
-      healthCheck: {
+      health: {
         command: ['CMD-SHELL', 'test -n "$(find "$WORKER_LIVENESS_FILE" -mmin -1 2>/dev/null)"'],
-        interval: Duration.seconds(30),
-        timeout: Duration.seconds(5),
-        retries: 3,
-        startPeriod: Duration.seconds(60)
+        intervalSeconds: 30,
+        timeoutSeconds: 5,
+        startPeriodSeconds: 60
+      },
+      findings: {
+        settings: 'hosts, database user name, queue URL, region, sizes',
+        executionRoleScope: 'image pull and log access are scoped to this stack\'s repository and the worker log group.'
       }
     })
     queue.grantConsumeMessages(this.taskDefinition.taskRole)
-    writableTmp(this.taskDefinition)
 
     // "Default": the service keeps the logical ID it had before this construct existed (a new one would
     // start a second set of consumers beside the running one).
@@ -101,16 +84,5 @@ export class WorkerService extends Construct {
     // new ID registers the same service again, and deleting the old one then removes the scaling altogether.
     ;(this.scalableTarget.node.defaultChild as CfnResource).overrideLogicalId('WorkerScalableTarget017C0E7C')
     backlogPolicy.overrideLogicalId('WorkerBacklogPerTask')
-
-    Validations.of(this.taskDefinition).acknowledge({ id: 'AwsSolutions-ECS2', reason: 'Only non-secret settings (hosts, database user name, queue URL, region, sizes) are plain environment; there is no database password: the task signs an IAM token per connection.' })
-    const executionPolicy = this.taskDefinition.executionRole?.node.tryFindChild('DefaultPolicy')
-    if (executionPolicy !== undefined) {
-      Validations.of(executionPolicy).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'CDK-generated execution role: ecr:GetAuthorizationToken exists only on Resource::*; image pull and log access are scoped to this stack\'s repository and the worker log group.' })
-    }
-  }
-
-  /** A release that runs but trips this alarm (e.g. cannot store batches) is rolled back by ECS. */
-  rollBackOn (alarmName: string): void {
-    this.service.enableDeploymentAlarms([alarmName], { behavior: ecs.AlarmBehavior.ROLLBACK_ON_ALARM })
   }
 }

@@ -31,9 +31,14 @@ function answer (reply: FastifyReply, outcome: IngestOutcome): IngestAccepted {
   return { status: true, message: `${outcome.accepted} ${outcome.accepted === 1 ? 'reading' : 'readings'} accepted${refused}`, accepted: outcome.accepted, rejected: outcome.rejected, rejected_count: outcome.rejectedCount }
 }
 
-const accepted = {
-  202: IngestAccepted,
-  ...problemResponses
+/** What both upload routes share: device keys, the upload body limit, the item-by-item validator, the 202 answer. */
+function uploadRoute<S extends object> (oneObject: boolean, schema: S) {
+  return {
+    config: { auth: 'device' as const },
+    bodyLimit: UPLOAD_BODY_LIMIT_BYTES,
+    validatorCompiler: ingestValidatorCompiler({ oneObject }),
+    schema: { ...schema, tags: ['ingest'], response: { 202: IngestAccepted, ...problemResponses } }
+  }
 }
 
 export default async function ingestRoutes (fastify: FastifyInstance): Promise<void> {
@@ -41,31 +46,17 @@ export default async function ingestRoutes (fastify: FastifyInstance): Promise<v
   const deps = (request: FastifyRequest): IngestDeps =>
     ({ labDirectory: app.labDirectory, producer: app.readingsProducer, nowMs: app.now(), keyLabId: deviceLab(request) })
 
-  app.post('/labs/upload', {
-    config: { auth: 'device' },
-    bodyLimit: UPLOAD_BODY_LIMIT_BYTES,
-    validatorCompiler: ingestValidatorCompiler({ oneObject: false }),
-    schema: {
-      summary: 'Upload readings of any labs (the legacy route)',
-      description: 'Answers 202 once every accepted reading is durably queued; invalid items are listed in `rejected` by index (the first 100; `rejected_count` counts them all). An item that is not an object makes the whole body a 400.',
-      tags: ['ingest'],
-      body: Type.Array(UploadItem, { maxItems: MAX_READINGS_PER_REQUEST }),
-      response: accepted
-    }
-  }, async (request, reply) => answer(reply, await acceptReadings(deps(request), request.body)))
+  app.post('/labs/upload', uploadRoute(false, {
+    summary: 'Upload readings of any labs (the legacy route)',
+    description: 'Answers 202 once every accepted reading is durably queued; invalid items are listed in `rejected` by index (the first 100; `rejected_count` counts them all). An item that is not an object makes the whole body a 400.',
+    body: Type.Array(UploadItem, { maxItems: MAX_READINGS_PER_REQUEST })
+  }), async (request, reply) => answer(reply, await acceptReadings(deps(request), request.body)))
 
-  app.post('/labs/:labId/readings', {
-    config: { auth: 'device' },
-    bodyLimit: UPLOAD_BODY_LIMIT_BYTES,
-    validatorCompiler: ingestValidatorCompiler({ oneObject: true }),
-    schema: {
-      summary: 'Upload one reading or an array of readings of one lab',
-      tags: ['ingest'],
-      params: LabParams,
-      body: Type.Union([LabReadingItem, Type.Array(LabReadingItem, { maxItems: MAX_READINGS_PER_REQUEST })]),
-      response: accepted
-    }
-  }, async (request, reply) => {
+  app.post('/labs/:labId/readings', uploadRoute(true, {
+    summary: 'Upload one reading or an array of readings of one lab',
+    params: LabParams,
+    body: Type.Union([LabReadingItem, Type.Array(LabReadingItem, { maxItems: MAX_READINGS_PER_REQUEST })])
+  }), async (request, reply) => {
     const labId = pathId(request.params.labId, 'Lab')
     if (labId !== deviceLab(request)) throw new HttpProblem(403, `This API key may write only lab ${deviceLab(request)}, not lab ${labId}.`)
     if ((await app.labDirectory.existing([labId])).size === 0) throw new HttpProblem(404, `Lab ${labId} does not exist.`)

@@ -90,6 +90,25 @@ const ROLLUP_COLUMNS = [
   'humidity_sum', 'humidity_min', 'humidity_max'
 ] as const
 
+/** How a rollup row takes in the sums of new readings: counts and sums add up, extremes keep the lower or higher. */
+const ROLLUP_MERGE: ReadonlyArray<[column: typeof ROLLUP_COLUMNS[number], merge: 'add' | 'min' | 'max']> = [
+  ['reading_count', 'add'],
+  ['temperature_sum', 'add'], ['temperature_min', 'min'], ['temperature_max', 'max'],
+  ['humidity_sum', 'add'], ['humidity_min', 'min'], ['humidity_max', 'max']
+]
+
+/** The SET list of that merge, in each dialect's words for the incoming row and for the smaller and larger of two. */
+function rollupMergeSet (incoming: (column: string) => string, min: string, max: string): string {
+  return ROLLUP_MERGE.map(([c, merge]) => `${c} = ${merge === 'add' ? `${c} + ${incoming(c)}` : `${merge === 'min' ? min : max}(${c}, ${incoming(c)})`}`).join(', ')
+}
+
+// Built once: in SQLite's upsert bare names are the stored row and excluded.* the new one, and MIN/MAX of two
+// values are scalar; MySQL says VALUES(c), LEAST and GREATEST.
+const ADD_TO_ROLLUP = {
+  sqlite: sql.raw(`ON CONFLICT (lab_id, bucket_start_ms) DO UPDATE SET ${rollupMergeSet((c) => `excluded.${c}`, 'MIN', 'MAX')}`),
+  mysql: sql.raw(`ON DUPLICATE KEY UPDATE ${rollupMergeSet((c) => `VALUES(${c})`, 'LEAST', 'GREATEST')}`)
+} as const
+
 /**
  * Replaces the minute rollups in `ranges` by a recomputation from raw readings.
  * Recomputing (rather than adding deltas) is what makes a redelivered message
@@ -219,28 +238,7 @@ async function addToRollups (trx: Transaction<Database>, table: RollupTableName,
     }
     values += `${values === '' ? '' : ','}(${labId},${bucketStartMs},${count},${tSum},${tMin},${tMax},${hSum},${hMin},${hMax})`
   }
-  if (dialectOf(trx) === 'sqlite') {
-    // In SQLite's upsert, bare names are the stored row, excluded.* the new one; MIN/MAX of two values are scalar.
-    await sql`INSERT INTO ${sql.table(table)} (${sql.raw(ROLLUP_COLUMNS.join(', '))}) VALUES ${sql.raw(values)}
-      ON CONFLICT (lab_id, bucket_start_ms) DO UPDATE SET
-        reading_count = reading_count + excluded.reading_count,
-        temperature_sum = temperature_sum + excluded.temperature_sum,
-        temperature_min = MIN(temperature_min, excluded.temperature_min),
-        temperature_max = MAX(temperature_max, excluded.temperature_max),
-        humidity_sum = humidity_sum + excluded.humidity_sum,
-        humidity_min = MIN(humidity_min, excluded.humidity_min),
-        humidity_max = MAX(humidity_max, excluded.humidity_max)`.execute(trx)
-    return
-  }
-  await sql`INSERT INTO ${sql.table(table)} (${sql.raw(ROLLUP_COLUMNS.join(', '))}) VALUES ${sql.raw(values)}
-    ON DUPLICATE KEY UPDATE
-      reading_count = reading_count + VALUES(reading_count),
-      temperature_sum = temperature_sum + VALUES(temperature_sum),
-      temperature_min = LEAST(temperature_min, VALUES(temperature_min)),
-      temperature_max = GREATEST(temperature_max, VALUES(temperature_max)),
-      humidity_sum = humidity_sum + VALUES(humidity_sum),
-      humidity_min = LEAST(humidity_min, VALUES(humidity_min)),
-      humidity_max = GREATEST(humidity_max, VALUES(humidity_max))`.execute(trx)
+  await sql`INSERT INTO ${sql.table(table)} (${sql.raw(ROLLUP_COLUMNS.join(', '))}) VALUES ${sql.raw(values)} ${ADD_TO_ROLLUP[dialectOf(trx)]}`.execute(trx)
 }
 
 /** `(lab,time,t,h),(…)` for a multi-row INSERT; refuses anything but safe integers, so the text cannot carry SQL. */
