@@ -27,6 +27,9 @@ const nasty = fc.oneof(
     '__proto__', 'constructor', '\u0000', '\uD800', 'null', 'true'),
   fc.double(), fc.integer(), fc.bigInt().map(String), fc.constantFrom(Number.MAX_SAFE_INTEGER, Number.MAX_VALUE, Number.MIN_VALUE, -0, 1e308)
 )
+// What a query string can carry of a nasty value. String() would throw on fast-check's null-prototype objects
+// (about one seed in eight), failing the test on the generator instead of on the API.
+const asQueryValue = (v: unknown): string => typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)
 const item = fc.record({ lab_id: nasty, timestamp: nasty, temperature: nasty, humidity: nasty }, { requiredKeys: [] })
 // Items valid by the README's rules, written the ways devices write them, so the "accepted" branch meets real items.
 const NOW = Date.now()
@@ -65,7 +68,7 @@ t.test('generated bodies: 202 with every item accounted for, or 4xx problem+json
     const res = await app.inject({ method: 'POST', url: '/labs/upload', headers: { ...key, 'content-type': 'application/json' }, payload: Buffer.from(bytes) })
     return checkAnswer(t, `bytes ${Buffer.from(bytes).toString('hex').slice(0, 80)}`, res, [202, 400, 422])
   }), { numRuns: 200 })
-  await fc.assert(fc.asyncProperty(fc.dictionary(fc.constantFrom('from', 'to', 'resolution', 'x'), fc.oneof(fc.string(), nasty.map(String))), async (query) => {
+  await fc.assert(fc.asyncProperty(fc.dictionary(fc.constantFrom('from', 'to', 'resolution', 'x'), fc.oneof(fc.string(), nasty.map(asQueryValue))), async (query) => {
     // With a read key, so the query string really reaches validation and the series code.
     const res = await app.inject({ method: 'GET', url: '/labs/1/readings', query, headers: reader })
     return checkAnswer(t, JSON.stringify(query), res, [200, 400])
