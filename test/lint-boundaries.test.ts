@@ -1,10 +1,13 @@
 // The boundary rule must catch each way code reached into another workspace package before issue 16,
 // and must leave a package's own relative imports alone.
+import { fileURLToPath } from 'node:url'
 import { ESLint } from 'eslint'
 import t from 'tap'
 import tseslint from 'typescript-eslint'
-import { REPO_ROOT } from '@labclimate/testkit/processes'
 import { noCrossPackagePaths } from '../scripts/lint/no-cross-package-paths.js'
+
+// This file belongs to the root package, so its parent folder is the repository.
+const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url))
 
 const eslint = new ESLint({
   cwd: REPO_ROOT,
@@ -18,7 +21,7 @@ const eslint = new ESLint({
 })
 
 async function crossings (filePath: string, code: string): Promise<string[]> {
-  const [result] = await eslint.lintText(code, { filePath: `${REPO_ROOT}/${filePath}` })
+  const [result] = await eslint.lintText(code, { filePath: `${REPO_ROOT}${filePath}` })
   return (result?.messages ?? []).map((m) => `${m.ruleId ?? 'parse'}: ${m.message}`)
 }
 
