@@ -39,8 +39,9 @@ export default [
       'labclimate/no-cross-package-paths': 'error',
       // `void promise` is how no-floating-promises marks a deliberately unawaited promise; other uses of void stay errors.
       'no-void': ['error', { allowAsStatement: true }],
-      // 160 as the issue set it; URLs and long literals (SQL, messages, regexes) may not be split for length's sake.
-      '@stylistic/max-len': ['error', { code: 160, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true }]
+      // 160 as the issue set it, strings and template literals included (a long message is split with +);
+      // only URLs and regular expressions, which cannot be split without harm, may run longer.
+      '@stylistic/max-len': ['error', { code: 160, ignoreUrls: true, ignoreRegExpLiterals: true }]
     }
   }
 ]
