@@ -10,7 +10,7 @@ import type * as rds from 'aws-cdk-lib/aws-rds'
 import * as s3 from 'aws-cdk-lib/aws-s3'
 import { Construct } from 'constructs'
 import { iamDatabaseEnv } from './database-access.ts'
-import { writableTmp } from './fargate.ts'
+import { addAppContainer } from './fargate.ts'
 
 export const MAINTENANCE_COMMAND = ['node', 'dist/maintenance-main.js']
 
@@ -35,15 +35,16 @@ export class MaintenanceJob extends Construct {
   constructor (scope: Construct, id: string, props: MaintenanceJobProps) {
     super(scope, id)
     const region = Stack.of(this).region
+    // Not fargateTask(): this task definition has never declared a runtime platform, and adding one would change its template.
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', { cpu: 512, memoryLimitMiB: 1024 })
-    this.taskDefinition.addContainer('maintenance', {
-      image: props.image,
+    addAppContainer(this.taskDefinition, 'maintenance', props, {
       command: MAINTENANCE_COMMAND,
       environment: { ...iamDatabaseEnv(props.database, this.taskDefinition.taskRole, 'maintenance'), ARCHIVE_BUCKET: props.archiveBucketName, ...props.environment },
-      logging: ecs.LogDrivers.awsLogs({ logGroup: props.logGroup, streamPrefix: 'maintenance' }),
-      readonlyRootFilesystem: true
+      findings: {
+        settings: 'hosts, database user name, bucket name, region, retention',
+        executionRoleScope: 'image pull and log access are scoped to this stack\'s repository and the maintenance log group.'
+      }
     })
-    writableTmp(this.taskDefinition)
     // Reads and writes archive objects; never deletes them (lifecycle rules do that).
     // In prod by its fixed name, so the policy names the bucket, not a stack export; dev's name is generated.
     const archiveBucket = s3.Bucket.fromBucketName(this, 'ArchiveBucket', props.archiveBucketName)
@@ -59,11 +60,6 @@ export class MaintenanceJob extends Construct {
       platformVersion: ecs.FargatePlatformVersion.LATEST
     })
 
-    Validations.of(this.taskDefinition).acknowledge({ id: 'AwsSolutions-ECS2', reason: 'Only non-secret settings (hosts, database user name, bucket name, region, retention) are plain environment; there is no database password: the task signs an IAM token per connection.' })
-    const executionPolicy = this.taskDefinition.executionRole?.node.tryFindChild('DefaultPolicy')
-    if (executionPolicy !== undefined) {
-      Validations.of(executionPolicy).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'CDK-generated execution role: ecr:GetAuthorizationToken exists only on Resource::*; image pull and log access are scoped to this stack\'s repository and the maintenance log group.' })
-    }
     const eventsPolicy = this.taskDefinition.node.tryFindChild('EventsRole')?.node.tryFindChild('DefaultPolicy')
     if (eventsPolicy !== undefined) {
       Validations.of(eventsPolicy).acknowledge({ id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:${region}:*:task/${props.clusterExportName}/*]`, reason: 'CDK-generated EventBridge role of the scheduled task: ecs:TagResource on task/<cluster>/* (task ids are not known in advance); RunTask is scoped to the one task definition.' })

@@ -1,7 +1,8 @@
 // A TCP proxy in front of MySQL/MariaDB that counts the statements its clients send (COM_QUERY,
 // COM_STMT_EXECUTE) by reading the protocol's packets: what one process asked of the database,
 // however many other tests share the server.
-import { connect, createServer, type Socket } from 'node:net'
+import { connect, createServer } from 'node:net'
+import { closeServer, endTogether, listenOnFreePort, openSockets } from './local-tcp.ts'
 
 const COM_QUERY = 0x03
 const COM_STMT_EXECUTE = 0x17
@@ -23,10 +24,10 @@ export async function startQueryCounter (databaseUrl: string): Promise<QueryCoun
   const target = new URL(databaseUrl)
   let statements = 0
   const texts: string[] = []
-  const sockets = new Set<Socket>()
+  const sockets = openSockets()
   const server = createServer((client) => {
     const upstream = connect(target.port === '' ? 3306 : Number(target.port), target.hostname)
-    for (const s of [client, upstream]) { sockets.add(s); s.once('close', () => sockets.delete(s)) }
+    sockets.track(client, upstream)
     // Packets: 3-byte little-endian length, 1-byte sequence, payload. A command is a packet with sequence 0.
     let pending: Buffer = Buffer.alloc(0)
     client.on('data', (chunk: Buffer) => {
@@ -48,13 +49,9 @@ export async function startQueryCounter (databaseUrl: string): Promise<QueryCoun
       upstream.write(chunk)
     })
     upstream.pipe(client)
-    const end = (): void => { client.destroy(); upstream.destroy() }
-    client.once('error', end); upstream.once('error', end)
-    client.once('close', end); upstream.once('close', end)
+    endTogether(client, upstream)
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  const port = typeof address === 'object' && address !== null ? address.port : 0
+  const port = await listenOnFreePort(server)
   return {
     port,
     statements: () => statements,
@@ -66,9 +63,6 @@ export async function startQueryCounter (databaseUrl: string): Promise<QueryCoun
       u.port = String(port)
       return u.toString()
     },
-    close: async () => {
-      for (const s of sockets) s.destroy()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    }
+    close: async () => { await closeServer(server, sockets) }
   }
 }

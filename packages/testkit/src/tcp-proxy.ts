@@ -1,5 +1,6 @@
 // A TCP proxy the test can cut and restore: a database outage without touching the database.
-import { createServer, connect, type Socket } from 'node:net'
+import { createServer, connect } from 'node:net'
+import { closeServer, endTogether, listenOnFreePort, openSockets } from './local-tcp.ts'
 
 export interface TcpProxy {
   port: number
@@ -11,28 +12,20 @@ export interface TcpProxy {
 
 export async function startTcpProxy (target: { host: string, port: number }): Promise<TcpProxy> {
   let down = false
-  const sockets = new Set<Socket>()
-  const track = (s: Socket): void => { sockets.add(s); s.once('close', () => sockets.delete(s)) }
+  const sockets = openSockets()
   const server = createServer((client) => {
-    track(client)
+    sockets.track(client)
     if (down) { client.destroy(); return }
     const upstream = connect(target.port, target.host)
-    track(upstream)
+    sockets.track(upstream)
     client.pipe(upstream).pipe(client)
-    const end = (): void => { client.destroy(); upstream.destroy() }
-    client.once('error', end); upstream.once('error', end)
-    client.once('close', end); upstream.once('close', end)
+    endTogether(client, upstream)
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
   return {
-    port: typeof address === 'object' && address !== null ? address.port : 0,
-    cut: () => { down = true; for (const s of sockets) s.destroy() },
+    port: await listenOnFreePort(server),
+    cut: () => { down = true; sockets.destroyAll() },
     restore: () => { down = false },
-    close: async () => {
-      for (const s of sockets) s.destroy()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    }
+    close: async () => { await closeServer(server, sockets) }
   }
 }
 
