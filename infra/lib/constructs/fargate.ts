@@ -45,7 +45,10 @@ export function writableTmp (task: ecs.TaskDefinition): void {
   task.defaultContainer?.addMountPoints({ containerPath: '/tmp', sourceVolume: 'tmp', readOnly: false })
 }
 
-export interface AppContainerOptions extends Omit<ecs.ContainerDefinitionOptions, 'image' | 'logging' | 'readonlyRootFilesystem' | 'stopTimeout' | 'healthCheck'> {
+/** What addAppContainer sets itself, so a caller cannot set it differently. */
+type SetByAddAppContainer = 'image' | 'logging' | 'readonlyRootFilesystem' | 'stopTimeout' | 'healthCheck'
+
+export interface AppContainerOptions extends Omit<ecs.ContainerDefinitionOptions, SetByAddAppContainer> {
   /** Services only: how ECS checks the container (3 retries), with 30 s between SIGTERM and SIGKILL to drain in. */
   health?: { command: string[], intervalSeconds: number, timeoutSeconds: number, startPeriodSeconds: number }
   /** The cdk-nag findings the container brings to its task (plain environment, the execution role's grants). */

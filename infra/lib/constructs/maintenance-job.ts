@@ -39,7 +39,11 @@ export class MaintenanceJob extends Construct {
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', { cpu: 512, memoryLimitMiB: 1024 })
     addAppContainer(this.taskDefinition, 'maintenance', props, {
       command: MAINTENANCE_COMMAND,
-      environment: { ...iamDatabaseEnv(props.database, this.taskDefinition.taskRole, 'maintenance'), ARCHIVE_BUCKET: props.archiveBucketName, ...props.environment },
+      environment: {
+        ...iamDatabaseEnv(props.database, this.taskDefinition.taskRole, 'maintenance'),
+        ARCHIVE_BUCKET: props.archiveBucketName,
+        ...props.environment
+      },
       findings: {
         settings: 'hosts, database user name, bucket name, region, retention',
         executionRoleScope: 'image pull and log access are scoped to this stack\'s repository and the maintenance log group.'
@@ -62,12 +66,22 @@ export class MaintenanceJob extends Construct {
 
     const eventsPolicy = this.taskDefinition.node.tryFindChild('EventsRole')?.node.tryFindChild('DefaultPolicy')
     if (eventsPolicy !== undefined) {
-      Validations.of(eventsPolicy).acknowledge({ id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:${region}:*:task/${props.clusterExportName}/*]`, reason: 'CDK-generated EventBridge role of the scheduled task: ecs:TagResource on task/<cluster>/* (task ids are not known in advance); RunTask is scoped to the one task definition.' })
+      Validations.of(eventsPolicy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:${region}:*:task/${props.clusterExportName}/*]`,
+        reason: 'CDK-generated EventBridge role of the scheduled task: ecs:TagResource on task/<cluster>/* ' +
+          '(task ids are not known in advance); RunTask is scoped to the one task definition.'
+      })
     }
     const taskPolicy = this.taskDefinition.taskRole.node.tryFindChild('DefaultPolicy')
     if (taskPolicy !== undefined) {
-      for (const finding of ['Action::s3:Abort*', 'Action::s3:GetBucket*', 'Action::s3:GetObject*', 'Action::s3:List*', `Resource::arn:<AWS::Partition>:s3:::${props.archiveBucketNagName}/*`]) {
-        Validations.of(taskPolicy).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason: 'From archiveBucket.grantRead() and grantPut(): reads and writes objects under per-day keys of this one bucket (hence <bucket>/*); no delete.' })
+      const s3Findings = ['Action::s3:Abort*', 'Action::s3:GetBucket*', 'Action::s3:GetObject*', 'Action::s3:List*',
+        `Resource::arn:<AWS::Partition>:s3:::${props.archiveBucketNagName}/*`]
+      for (const finding of s3Findings) {
+        Validations.of(taskPolicy).acknowledge({
+          id: `AwsSolutions-IAM5[${finding}]`,
+          reason: 'From archiveBucket.grantRead() and grantPut(): reads and writes objects under per-day keys of this one bucket ' +
+            '(hence <bucket>/*); no delete.'
+        })
       }
     }
   }
