@@ -168,6 +168,8 @@ export function stageConfig (stage: string, availabilityZones: [string, string],
   const burstTimeZone = overrides.burstTimeZone ?? STAGES[stage].burstTimeZone
   // The name goes to Application Auto Scaling and EventBridge Scheduler, which take IANA names.
   // (Intl accepts every IANA name and alias, and refuses anything else.)
-  if (!/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/.test(burstTimeZone) || !isTimeZone(burstTimeZone)) throw new Error(`burstTimeZone "${burstTimeZone}" is not an IANA time zone (e.g. Europe/Berlin)`)
+  if (!/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/.test(burstTimeZone) || !isTimeZone(burstTimeZone)) {
+    throw new Error(`burstTimeZone "${burstTimeZone}" is not an IANA time zone (e.g. Europe/Berlin)`)
+  }
   return { ...STAGES[stage], availabilityZones, burstTimeZone }
 }

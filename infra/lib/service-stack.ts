@@ -78,7 +78,11 @@ export class ServiceStack extends Stack {
       idleTimeout: Duration.seconds(60)
     })
     this.loadBalancer.logAccessLogs(stateful.logsBucket, `alb/${config.stage}`)
-    this.waf = new AlbWaf(this, 'Waf', { loadBalancer: this.loadBalancer, name: `labclimate-${config.stage}`, requestsPerAddressPer5Min: config.waf.requestsPerAddressPer5Min })
+    this.waf = new AlbWaf(this, 'Waf', {
+      loadBalancer: this.loadBalancer,
+      name: `labclimate-${config.stage}`,
+      requestsPerAddressPer5Min: config.waf.requestsPerAddressPer5Min
+    })
 
     this.api = new ApiService(this, 'Api', {
       cluster: this.cluster,
@@ -146,9 +150,15 @@ export class ServiceStack extends Stack {
     if (props.domain !== undefined) {
       const zone = route53.HostedZone.fromHostedZoneId(this, 'Zone', props.domain.hostedZoneId)
       // The trailing dot makes the name absolute: the imported zone's own name is not known offline.
-      new route53.ARecord(this, 'ApiAlias', { zone, recordName: `${props.domain.name}.`, target: route53.RecordTarget.fromAlias(new route53Targets.LoadBalancerTarget(this.loadBalancer)) })
+      new route53.ARecord(this, 'ApiAlias', {
+        zone,
+        recordName: `${props.domain.name}.`,
+        target: route53.RecordTarget.fromAlias(new route53Targets.LoadBalancerTarget(this.loadBalancer))
+      })
     }
-    new CfnOutput(this, 'ApiUrl', { value: `${props.certificateArn !== undefined ? 'https' : 'http'}://${props.domain?.name ?? this.loadBalancer.loadBalancerDnsName}` })
+    new CfnOutput(this, 'ApiUrl', {
+      value: `${props.certificateArn !== undefined ? 'https' : 'http'}://${props.domain?.name ?? this.loadBalancer.loadBalancerDnsName}`
+    })
     new CfnOutput(this, 'ApiServiceName', { value: this.api.service.serviceName })
     new CfnOutput(this, 'WorkerServiceName', { value: this.worker.service.serviceName })
   }

@@ -69,7 +69,11 @@ export class StatefulStack extends Stack {
 
     // ---- security groups: only the API and worker tasks (and secret rotation) reach the database ----
     this.apiSecurityGroup = new ec2.SecurityGroup(this, 'ApiTasks', { vpc: this.vpc, description: 'labclimate API tasks', allowAllOutbound: true })
-    this.workerSecurityGroup = new ec2.SecurityGroup(this, 'WorkerTasks', { vpc: this.vpc, description: 'labclimate worker and maintenance tasks', allowAllOutbound: true })
+    this.workerSecurityGroup = new ec2.SecurityGroup(this, 'WorkerTasks', {
+      vpc: this.vpc,
+      description: 'labclimate worker and maintenance tasks',
+      allowAllOutbound: true
+    })
     this.databaseSecurityGroup = new ec2.SecurityGroup(this, 'Database', { vpc: this.vpc, description: 'labclimate Aurora MySQL', allowAllOutbound: false })
     // The public ALB reaches the API tasks on their port, and nothing else reaches them.
     this.albSecurityGroup = new ec2.SecurityGroup(this, 'Alb', { vpc: this.vpc, description: 'labclimate public ALB', allowAllOutbound: false })
@@ -77,7 +81,11 @@ export class StatefulStack extends Stack {
     this.albSecurityGroup.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(80), 'HTTP (redirected to HTTPS when a certificate is set)')
     this.albSecurityGroup.addEgressRule(this.apiSecurityGroup, ec2.Port.tcp(API_PORT), 'to API tasks')
     this.apiSecurityGroup.addIngressRule(this.albSecurityGroup, ec2.Port.tcp(API_PORT), 'from the ALB')
-    Validations.of(this.albSecurityGroup).acknowledge({ id: 'AwsSolutions-EC23', reason: 'Public ingest endpoint: lab devices upload from anywhere on the internet; only 80 (redirect) and 443 are open, and API keys authenticate every device.' })
+    Validations.of(this.albSecurityGroup).acknowledge({
+      id: 'AwsSolutions-EC23',
+      reason: 'Public ingest endpoint: lab devices upload from anywhere on the internet; only 80 (redirect) and 443 are open, ' +
+        'and API keys authenticate every device.'
+    })
     this.databaseSecurityGroup.addIngressRule(this.apiSecurityGroup, ec2.Port.tcp(DB_PORT), 'API tasks')
     this.databaseSecurityGroup.addIngressRule(this.workerSecurityGroup, ec2.Port.tcp(DB_PORT), 'worker and maintenance tasks')
 
@@ -108,7 +116,10 @@ export class StatefulStack extends Stack {
       defaultDatabaseName: DB_NAME,
       port: DB_PORT,
       writer: rds.ClusterInstance.serverlessV2('writer', { enablePerformanceInsights: true }),
-      readers: Array.from({ length: database.readers }, (_, i) => rds.ClusterInstance.serverlessV2(`reader${i + 1}`, { scaleWithWriter: database.readerScalesWithWriter, enablePerformanceInsights: true })),
+      readers: Array.from({ length: database.readers }, (_, i) => rds.ClusterInstance.serverlessV2(`reader${i + 1}`, {
+        scaleWithWriter: database.readerScalesWithWriter,
+        enablePerformanceInsights: true
+      })),
       serverlessV2MinCapacity: database.minCapacityAcu,
       serverlessV2MaxCapacity: database.maxCapacityAcu,
       ...(database.autoPauseMinutes !== undefined ? { serverlessV2AutoPauseDuration: Duration.minutes(database.autoPauseMinutes) } : {}),
@@ -125,20 +136,49 @@ export class StatefulStack extends Stack {
       cloudwatchLogsRetention: config.logRetentionDays,
       monitoringInterval: Duration.seconds(60)
     })
-    Validations.of(this.database).acknowledge({ id: 'AwsSolutions-RDS11', reason: 'MySQL default port 3306: the cluster is only in isolated subnets and its security group admits only the API, worker and rotation groups; a non-standard port adds no protection.' })
-    Validations.of(this.database).acknowledge({ id: 'AwsSolutions-RDS14', reason: 'Backtrack rewinds the whole cluster in place and would silently drop readings already acknowledged to SQS; recovery uses point-in-time restore from the automated backups instead.' })
-    if (!config.database.deletionProtection) Validations.of(this.database).acknowledge({ id: 'AwsSolutions-RDS10', reason: 'Non-production stage: torn down with scripts/destroy.sh. Production has deletion protection on.' })
+    Validations.of(this.database).acknowledge({
+      id: 'AwsSolutions-RDS11',
+      reason: 'MySQL default port 3306: the cluster is only in isolated subnets and its security group admits only the API, worker and rotation groups; ' +
+        'a non-standard port adds no protection.'
+    })
+    Validations.of(this.database).acknowledge({
+      id: 'AwsSolutions-RDS14',
+      reason: 'Backtrack rewinds the whole cluster in place and would silently drop readings already acknowledged to SQS; ' +
+        'recovery uses point-in-time restore from the automated backups instead.'
+    })
+    if (!config.database.deletionProtection) {
+      Validations.of(this.database).acknowledge({
+        id: 'AwsSolutions-RDS10',
+        reason: 'Non-production stage: torn down with scripts/destroy.sh. Production has deletion protection on.'
+      })
+    }
     const monitoringRole = this.database.node.tryFindChild('MonitoringRole')
-    if (monitoringRole !== undefined) Validations.of(monitoringRole).acknowledge({ id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]', reason: 'Enhanced Monitoring requires the AWS managed AmazonRDSEnhancedMonitoringRole policy (CDK-generated role).' })
+    if (monitoringRole !== undefined) {
+      Validations.of(monitoringRole).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]',
+        reason: 'Enhanced Monitoring requires the AWS managed AmazonRDSEnhancedMonitoringRole policy (CDK-generated role).'
+      })
+    }
     for (const subnet of this.vpc.publicSubnets.concat(this.vpc.privateSubnets, this.vpc.isolatedSubnets)) {
-      Validations.of(subnet).acknowledge({ id: 'CloudFormation-Validate::W3010', reason: 'AZs are pinned per stage in the config so synth needs no AWS lookup; they are chosen once when the stage is created.' })
+      Validations.of(subnet).acknowledge({
+        id: 'CloudFormation-Validate::W3010',
+        reason: 'AZs are pinned per stage in the config so synth needs no AWS lookup; they are chosen once when the stage is created.'
+      })
     }
     this.acknowledgeLogRetention()
     // Rotation Lambda in the app subnets; CDK opens the database security group to its own group.
     // Only the bootstrap task reads the master password (fresh, at its start), so rotation breaks nothing.
     this.database.addRotationSingleUser({ automaticallyAfter: Duration.days(30), vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } })
     if (config.burst !== undefined && database.burstMinCapacityAcu !== undefined) {
-      new AuroraBurstFloor(this, 'AuroraBurstFloor', { cluster: this.database, stage: config.stage, timeZone: config.burstTimeZone, burst: config.burst, burstMinCapacityAcu: database.burstMinCapacityAcu, minCapacityAcu: database.minCapacityAcu, maxCapacityAcu: database.maxCapacityAcu })
+      new AuroraBurstFloor(this, 'AuroraBurstFloor', {
+        cluster: this.database,
+        stage: config.stage,
+        timeZone: config.burstTimeZone,
+        burst: config.burst,
+        burstMinCapacityAcu: database.burstMinCapacityAcu,
+        minCapacityAcu: database.minCapacityAcu,
+        maxCapacityAcu: database.maxCapacityAcu
+      })
     }
 
     // Holds a placeholder until the release task's bootstrap stores the first admin key in it (SecretString =
@@ -148,7 +188,11 @@ export class StatefulStack extends Stack {
       secretStringValue: SecretValue.unsafePlainText(ADMIN_KEY_PLACEHOLDER),
       removalPolicy: retain
     })
-    Validations.of(this.adminKeySecret).acknowledge({ id: 'AwsSolutions-SMG4', reason: 'An API key of labclimate itself, not a database or AWS credential: rotated by creating a new admin key with the CLI task and revoking the old one (docs/deploy.md).' })
+    Validations.of(this.adminKeySecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'An API key of labclimate itself, not a database or AWS credential: ' +
+        'rotated by creating a new admin key with the CLI task and revoking the old one (docs/deploy.md).'
+    })
 
     // ---- SQS: readings queue + DLQ ----
     this.deadLetterQueue = new sqs.Queue(this, 'ReadingsDlq', {
@@ -219,15 +263,24 @@ export class StatefulStack extends Stack {
     // CDK's singleton provider behind autoDeleteObjects (dev only: empties the buckets on destroy).
     const provider = this.node.tryFindChild('Custom::S3AutoDeleteObjectsCustomResourceProvider')
     if (provider === undefined) return
-    Validations.of(provider).acknowledge({ id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'CDK-internal provider that empties the dev buckets on destroy; its role uses the basic Lambda logging policy.' })
+    Validations.of(provider).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason: 'CDK-internal provider that empties the dev buckets on destroy; its role uses the basic Lambda logging policy.'
+    })
   }
 
   private acknowledgeLogRetention (): void {
     // CDK's singleton Lambda that sets retention on the Aurora log groups it cannot create itself.
     const fn = this.node.children.find((c) => c.node.id.startsWith('LogRetention'))
     if (fn === undefined) return
-    Validations.of(fn).acknowledge({ id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'CDK-internal LogRetention function (sets retention on the Aurora log groups); its role uses the basic Lambda logging policy.' })
-    Validations.of(fn).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'CDK-internal LogRetention function: logs:PutRetentionPolicy/DeleteRetentionPolicy on log groups whose names RDS creates at run time.' })
+    Validations.of(fn).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason: 'CDK-internal LogRetention function (sets retention on the Aurora log groups); its role uses the basic Lambda logging policy.'
+    })
+    Validations.of(fn).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'CDK-internal LogRetention function: logs:PutRetentionPolicy/DeleteRetentionPolicy on log groups whose names RDS creates at run time.'
+    })
   }
 
   // AZs come from the stage config, never from a lookup: synth works offline.

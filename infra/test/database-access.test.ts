@@ -22,7 +22,9 @@ const resources = (tpl: Template, type: string): Array<[string, Props]> =>
   Object.entries(tpl.findResources(type)).map(([id, r]) => [id, (r.Properties ?? {}) as Props])
 const containers = (tpl: Template): Props[] => resources(tpl, 'AWS::ECS::TaskDefinition').map(([, p]) => (p.ContainerDefinitions as Props[])[0] as Props)
 // A Fn::Join of literal JSON and references, as a string with each reference as "<ref>".
-const flatten = (v: unknown): string => typeof v === 'string' ? v : ((v as Props)['Fn::Join'][1] as unknown[]).map((x) => typeof x === 'string' ? x : '<ref>').join('')
+const flatten = (v: unknown): string => typeof v === 'string'
+  ? v
+  : ((v as Props)['Fn::Join'][1] as unknown[]).map((x) => typeof x === 'string' ? x : '<ref>').join('')
 const envOf = (d: Props): Record<string, unknown> =>
   Object.fromEntries((d.Environment as Array<{ Name: string, Value: unknown }>).map((e) => [e.Name, e.Value]))
 
@@ -41,7 +43,12 @@ t.test('every task role may connect to Aurora only as its own database user', as
       }
     }
   }
-  t.same(grants.sort(), [['AdminTask', 'labclimate_migrate'], ['ApiTask', 'labclimate_api'], ['MaintenanceTask', 'labclimate_maintenance'], ['WorkerTask', 'labclimate_worker']])
+  t.same(grants.sort(), [
+    ['AdminTask', 'labclimate_migrate'],
+    ['ApiTask', 'labclimate_api'],
+    ['MaintenanceTask', 'labclimate_maintenance'],
+    ['WorkerTask', 'labclimate_worker']
+  ])
 })
 
 t.test('the users the CDK app grants are the users bootstrap creates (@labclimate/admin, default prefix)', async (t) => {
@@ -119,12 +126,27 @@ t.test('dev may pause at 0 ACU and has no burst schedule', async (t) => {
 t.test('burstTimeZone moves every burst schedule (ECS floors and Aurora floor) to the fleet time zone', async (t) => {
   const outdir = mkdtempSync(join(tmpdir(), 'labclimate-cdk-tz-'))
   const app = new App({ outdir })
-  const stacks = buildLabclimate(app, { stage: 'prod', account: '111111111111', region: 'eu-central-1', availabilityZones: ['eu-central-1a', 'eu-central-1b'], certificateArn: TEST_CERTIFICATE_ARN, burstTimeZone: 'Europe/Berlin', nag: false })
+  const stacks = buildLabclimate(app, {
+    stage: 'prod',
+    account: '111111111111',
+    region: 'eu-central-1',
+    availabilityZones: ['eu-central-1a', 'eu-central-1b'],
+    certificateArn: TEST_CERTIFICATE_ARN,
+    burstTimeZone: 'Europe/Berlin',
+    nag: false
+  })
   const service = Template.fromStack(stacks.service)
   const stateful = Template.fromStack(stacks.stateful)
   const actions = resources(service, 'AWS::ApplicationAutoScaling::ScalableTarget').flatMap(([, p]) => p.ScheduledActions as Props[])
   t.equal(actions.length, 4)
   t.same([...new Set(actions.map((a) => a.Timezone))], ['Europe/Berlin'], 'ECS floors at 22:50 Berlin time, summer and winter')
   t.same(resources(stateful, 'AWS::Scheduler::Schedule').map(([, p]) => p.ScheduleExpressionTimezone), ['Europe/Berlin', 'Europe/Berlin'])
-  t.throws(() => buildLabclimate(new App({ outdir: mkdtempSync(join(tmpdir(), 'labclimate-cdk-tz-')) }), { stage: 'prod', account: '111111111111', region: 'eu-central-1', availabilityZones: ['eu-central-1a', 'eu-central-1b'], certificateArn: TEST_CERTIFICATE_ARN, burstTimeZone: 'CET+1' }), /IANA/)
+  t.throws(() => buildLabclimate(new App({ outdir: mkdtempSync(join(tmpdir(), 'labclimate-cdk-tz-')) }), {
+    stage: 'prod',
+    account: '111111111111',
+    region: 'eu-central-1',
+    availabilityZones: ['eu-central-1a', 'eu-central-1b'],
+    certificateArn: TEST_CERTIFICATE_ARN,
+    burstTimeZone: 'CET+1'
+  }), /IANA/)
 })

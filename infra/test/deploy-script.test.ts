@@ -53,7 +53,18 @@ async function deploy (args: string[], env: Record<string, string> = {}): Promis
   writeFileSync(log, '')
   return await new Promise((resolve) => {
     const child = execFile('sh', [script, ...args], {
-      env: { PATH: `${stubs}:${process.env.PATH ?? ''}`, HOME: tmpdir(), AWS_REGION: 'eu-central-1', STUB_LOG: log, STUB_RUN_TASK: 'ok', STUB_EXIT_CODE: '0', STUB_LAST_STATUS: 'STOPPED', STUB_MISSING_OUTPUT: '', STUB_FAIL_DEPLOY: '', ...env },
+      env: {
+        PATH: `${stubs}:${process.env.PATH ?? ''}`,
+        HOME: tmpdir(),
+        AWS_REGION: 'eu-central-1',
+        STUB_LOG: log,
+        STUB_RUN_TASK: 'ok',
+        STUB_EXIT_CODE: '0',
+        STUB_LAST_STATUS: 'STOPPED',
+        STUB_MISSING_OUTPUT: '',
+        STUB_FAIL_DEPLOY: '',
+        ...env
+      },
       timeout: 60_000
     }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1
@@ -70,7 +81,14 @@ const DEPLOY_SERVICES = /cdk deploy Labclimate-dev-Service --exclusively/
 t.test('dev: stateful + release stacks, then the release task, then the services; ends with how to get keys', async (t) => {
   const r = await deploy(['dev'])
   t.equal(r.code, 0, r.stderr)
-  const steps = [DEPLOY_FIRST, RUN_RELEASE, /^aws ecs wait tasks-stopped/, /^aws ecs describe-tasks .*exitCode/, DEPLOY_SERVICES, /^aws ecs wait services-stable/].map((p) => indexOf(r.calls, p))
+  const steps = [
+    DEPLOY_FIRST,
+    RUN_RELEASE,
+    /^aws ecs wait tasks-stopped/,
+    /^aws ecs describe-tasks .*exitCode/,
+    DEPLOY_SERVICES,
+    /^aws ecs wait services-stable/
+  ].map((p) => indexOf(r.calls, p))
   t.ok(steps.every((i) => i >= 0), `every step ran: ${steps.join(',')}`)
   t.same([...steps].sort((a, b) => a - b), steps, 'in this order: migrations and users before the services roll')
   t.ok(indexOf(r.calls, /^pnpm exec tap infra\/test/) < steps[0]!, 'offline checks before anything is deployed')
@@ -85,10 +103,12 @@ t.test('dev: stateful + release stacks, then the release task, then the services
 for (const [name, env, message] of [
   ['run-task starts no task (ECS answers with failures)', { STUB_RUN_TASK: 'none' }, /release task did not start \(.*RESOURCE:ENI\)/],
   ['run-task itself fails', { STUB_RUN_TASK: 'error' }, /ecs run-task failed/],
-  ['the release task exits 1 (a migration failed)', { STUB_EXIT_CODE: '1' }, /release task exited with 1 \(Essential container in task exited\); logs: aws logs tail \/labclimate\/dev\/release/],
+  ['the release task exits 1 (a migration failed)', { STUB_EXIT_CODE: '1' },
+    /release task exited with 1 \(Essential container in task exited\); logs: aws logs tail \/labclimate\/dev\/release/],
   ['the release container never ran (exit code None)', { STUB_EXIT_CODE: 'None' }, /release task exited with None/],
   ['the release task is still running after an hour of waiting', { STUB_LAST_STATUS: 'RUNNING' }, /release task .* is still RUNNING after an hour/],
-  ['the release stack has no task definition output', { STUB_MISSING_OUTPUT: 'release' }, /stack Labclimate-dev-Release has no output ReleaseTaskDefinitionArn/],
+  ['the release stack has no task definition output', { STUB_MISSING_OUTPUT: 'release' },
+    /stack Labclimate-dev-Release has no output ReleaseTaskDefinitionArn/],
   ['the stateful/release deploy fails', { STUB_FAIL_DEPLOY: 'Labclimate-dev-Stateful' }, /deploying Labclimate-dev-Stateful\/-Release failed/]
 ] as const) {
   t.test(`${name}: the deploy stops with a clear message and the services are not deployed`, async (t) => {

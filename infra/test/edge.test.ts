@@ -19,8 +19,15 @@ const prod = synth('prod')
 const tpl = prod.serviceTemplate
 const resources = (template: Template, type: string): Array<[string, Props]> =>
   Object.entries(template.findResources(type)).map(([id, r]) => [id, (r.Properties ?? {}) as Props])
-const base: LabclimateEnv = { stage: 'prod', account: '111111111111', region: 'eu-central-1', availabilityZones: ['eu-central-1a', 'eu-central-1b'], nag: false }
-const build = (env: Partial<LabclimateEnv>): ReturnType<typeof buildLabclimate> => buildLabclimate(new App({ outdir: mkdtempSync(join(tmpdir(), 'labclimate-cdk-edge-')) }), { ...base, ...env })
+const base: LabclimateEnv = {
+  stage: 'prod',
+  account: '111111111111',
+  region: 'eu-central-1',
+  availabilityZones: ['eu-central-1a', 'eu-central-1b'],
+  nag: false
+}
+const build = (env: Partial<LabclimateEnv>): ReturnType<typeof buildLabclimate> =>
+  buildLabclimate(new App({ outdir: mkdtempSync(join(tmpdir(), 'labclimate-cdk-edge-')) }), { ...base, ...env })
 
 t.test('AWS WAF on the ALB: a rate limit per client address, then the AWS common rule set', async (t) => {
   const acls = resources(tpl, 'AWS::WAFv2::WebACL')
@@ -40,7 +47,10 @@ t.test('AWS WAF on the ALB: a rate limit per client address, then the AWS common
   t.equal(common.Statement.ManagedRuleGroupStatement.Name, 'AWSManagedRulesCommonRuleSet')
   // A day batch is ~300 KB: the set's 8 KB body rule would block every nightly upload; legacy devices may
   // send no User-Agent. Both are counted; every other rule of the set blocks.
-  t.same(common.Statement.ManagedRuleGroupStatement.RuleActionOverrides, [{ Name: 'SizeRestrictions_BODY', ActionToUse: { Count: {} } }, { Name: 'NoUserAgent_HEADER', ActionToUse: { Count: {} } }])
+  t.same(common.Statement.ManagedRuleGroupStatement.RuleActionOverrides, [
+    { Name: 'SizeRestrictions_BODY', ActionToUse: { Count: {} } },
+    { Name: 'NoUserAgent_HEADER', ActionToUse: { Count: {} } }
+  ])
   const associations = resources(tpl, 'AWS::WAFv2::WebACLAssociation').map(([, p]) => p)
   t.equal(associations.length, 1)
   const albId = resources(tpl, 'AWS::ElasticLoadBalancingV2::LoadBalancer')[0]?.[0]

@@ -36,7 +36,8 @@ const STATEFUL = {
 }
 
 const prod = synth('prod')
-for (const [name, template, expected] of [['service', prod.serviceTemplate, SERVICE], ['release', prod.releaseTemplate, RELEASE], ['stateful', prod.statefulTemplate, STATEFUL]] as const) {
+const stacks = [['service', prod.serviceTemplate, SERVICE], ['release', prod.releaseTemplate, RELEASE], ['stateful', prod.statefulTemplate, STATEFUL]] as const
+for (const [name, template, expected] of stacks) {
   t.test(`${name} stack keeps the logical IDs operators depend on`, async (t) => {
     for (const [type, ids] of Object.entries(expected)) {
       t.same(Object.keys(template.findResources(type)).sort(), [...ids].sort(), type)

@@ -19,10 +19,13 @@ const run = promisify(execFile)
 for (const stage of ['dev', 'prod'] as const) {
   t.test(`${stage}: synth with cdk-nag AwsSolutions has no unacknowledged finding`, async (t) => {
     let outdir = ''
-    t.doesNotThrow(() => { outdir = synth(stage, stage === 'prod' ? { certificateArn: 'arn:aws:acm:eu-central-1:111111111111:certificate/abc' } : {}).outdir }, 'synth (throws on a finding)')
-    const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as { pluginReports?: Array<{ pluginName: string, conclusion: string, violations: unknown[] }> }
+    const options = stage === 'prod' ? { certificateArn: 'arn:aws:acm:eu-central-1:111111111111:certificate/abc' } : {}
+    t.doesNotThrow(() => { outdir = synth(stage, options).outdir }, 'synth (throws on a finding)')
+    type Report = { pluginReports?: Array<{ pluginName: string, conclusion: string, violations: unknown[] }> }
+    const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as Report
     // cdk-nag lists itself in the report only when it has violations; acknowledged ones are not listed.
-    t.same((report.pluginReports ?? []).filter((r) => r.conclusion !== 'success' || r.violations.length > 0).map((r) => r.pluginName), [], 'no validation plugin reports a violation')
+    const reporting = (report.pluginReports ?? []).filter((r) => r.conclusion !== 'success' || r.violations.length > 0)
+    t.same(reporting.map((r) => r.pluginName), [], 'no validation plugin reports a violation')
     const templates = readdirSync(outdir).filter((f) => f.endsWith('.template.json'))
     t.equal(templates.length, 3, 'three stacks')
 
@@ -44,10 +47,16 @@ for (const stage of ['dev', 'prod'] as const) {
 t.test('control: buildLabclimate wires cdk-nag, so a new unacknowledged finding fails synth', async (t) => {
   const outdir = mkdtempSync(join(tmpdir(), 'labclimate-cdk-control-'))
   const app = new App({ outdir })
-  const { stateful } = buildLabclimate(app, { stage: 'dev', account: '111111111111', region: 'eu-central-1', availabilityZones: ['eu-central-1a', 'eu-central-1b'] })
+  const { stateful } = buildLabclimate(app, {
+    stage: 'dev',
+    account: '111111111111',
+    region: 'eu-central-1',
+    availabilityZones: ['eu-central-1a', 'eu-central-1b']
+  })
   new s3.Bucket(stateful, 'NotLoggedNotTls') // AwsSolutions-S1 and -S10
   t.throws(() => app.synth(), /Validation failed/)
-  const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as { pluginReports: Array<{ pluginName: string, violations: Array<{ ruleName: string }> }> }
+  type Report = { pluginReports: Array<{ pluginName: string, violations: Array<{ ruleName: string }> }> }
+  const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as Report
   const nag = report.pluginReports.find((r) => r.pluginName === 'AwsSolutions')
   t.same(nag?.violations.map((v) => v.ruleName).sort(), ['AwsSolutions-S1', 'AwsSolutions-S10'])
 })

@@ -13,7 +13,9 @@ type Props = Record<string, any>
 const prod = synth('prod')
 const release = prod.releaseTemplate
 const resources = (type: string): Array<[string, Props]> => Object.entries(release.findResources(type)).map(([id, r]) => [id, (r.Properties ?? {}) as Props])
-const container = (name: string): Props => resources('AWS::ECS::TaskDefinition').map(([, p]) => (p.ContainerDefinitions as Props[])[0] as Props).find((d) => d.Name === name) as Props
+const container = (name: string): Props => resources('AWS::ECS::TaskDefinition')
+  .map(([, p]) => (p.ContainerDefinitions as Props[])[0] as Props)
+  .find((d) => d.Name === name) as Props
 const envOf = (d: Props): Record<string, unknown> =>
   Object.fromEntries((d.Environment as Array<{ Name: string, Value: unknown }>).map((e) => [e.Name, e.Value]))
 
@@ -43,13 +45,17 @@ t.test('the release task runs bootstrap (migrations, users, first admin key) as 
 })
 
 t.test('only the release task gets the master secret; only it may write the admin key secret', async (t) => {
-  const withSecrets = resources('AWS::ECS::TaskDefinition').map(([, p]) => (p.ContainerDefinitions as Props[])[0] as Props).filter((d) => d.Secrets !== undefined)
+  const withSecrets = resources('AWS::ECS::TaskDefinition')
+    .map(([, p]) => (p.ContainerDefinitions as Props[])[0] as Props)
+    .filter((d) => d.Secrets !== undefined)
   t.same(withSecrets.map((d) => d.Name), ['release'])
   const secrets = container('release').Secrets as Array<{ Name: string, ValueFrom: unknown }>
   t.same(secrets.map((s) => s.Name).sort(), ['DB_PASSWORD', 'DB_USER'])
   t.match(JSON.stringify(secrets.find((s) => s.Name === 'DB_PASSWORD')?.ValueFrom), /:password::/)
   for (const tpl of [prod.serviceTemplate]) {
-    for (const [, r] of Object.entries(tpl.findResources('AWS::ECS::TaskDefinition'))) t.notOk(JSON.stringify(r).includes('"Secrets"'), 'no service task has ECS secrets')
+    for (const [, r] of Object.entries(tpl.findResources('AWS::ECS::TaskDefinition'))) {
+      t.notOk(JSON.stringify(r).includes('"Secrets"'), 'no service task has ECS secrets')
+    }
   }
   const policies = resources('AWS::IAM::Policy').map(([id, p]) => [id, JSON.stringify(p.PolicyDocument)] as const)
   const writers = policies.filter(([, d]) => d.includes('secretsmanager:PutSecretValue')).map(([id]) => id)
@@ -70,7 +76,8 @@ t.test('the CLI runs as a one-off admin task: IAM user labclimate_migrate, write
   for (const o of ['ClusterName', 'ReleaseTaskDefinitionArn', 'AdminTaskDefinitionArn']) t.ok(outputs.includes(o), `output ${o} for scripts/deploy.sh`)
   t.ok(Object.keys(prod.statefulTemplate.findOutputs('*')).includes('AdminKeySecretArn'))
   // Until the release task writes the key, the secret says so instead of holding a random string.
-  const adminSecret = Object.entries(prod.statefulTemplate.findResources('AWS::SecretsManager::Secret')).find(([id]) => id.startsWith('AdminKey'))?.[1].Properties as Props
+  const adminSecret = Object.entries(prod.statefulTemplate.findResources('AWS::SecretsManager::Secret'))
+    .find(([id]) => id.startsWith('AdminKey'))?.[1].Properties as Props
   t.equal(adminSecret.SecretString, ADMIN_KEY_PLACEHOLDER)
   t.equal(adminSecret.GenerateSecretString, undefined)
 })

@@ -12,7 +12,9 @@ const c = STAGES.prod
 
 type Props = Record<string, any>
 const all = (type: string): Array<[string, Props]> => Object.entries(tpl.findResources(type)).map(([id, r]) => [id, (r.Properties ?? {}) as Props])
-const container = (name: string): Props => all('AWS::ECS::TaskDefinition').map(([, p]) => (p.ContainerDefinitions as Props[])[0] as Props).find((d) => d.Name === name) as Props
+const container = (name: string): Props => all('AWS::ECS::TaskDefinition')
+  .map(([, p]) => (p.ContainerDefinitions as Props[])[0] as Props)
+  .find((d) => d.Name === name) as Props
 
 t.test('ECS Fargate cluster with Container Insights (in the release stack); API and worker services in private subnets', async (t) => {
   tpl.resourceCountIs('AWS::ECS::Cluster', 0)
@@ -24,8 +26,16 @@ t.test('ECS Fargate cluster with Container Insights (in the release stack); API 
     t.equal(p.NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp, 'DISABLED')
     t.same(p.DeploymentConfiguration.DeploymentCircuitBreaker, { Enable: true, Rollback: true })
   }
-  tpl.hasResourceProperties('AWS::ECS::TaskDefinition', { Cpu: String(c.api.cpu), Memory: String(c.api.memoryMiB), ContainerDefinitions: [Match.objectLike({ Name: 'api' })] })
-  tpl.hasResourceProperties('AWS::ECS::TaskDefinition', { Cpu: String(c.worker.cpu), Memory: String(c.worker.memoryMiB), ContainerDefinitions: [Match.objectLike({ Name: 'worker' })] })
+  tpl.hasResourceProperties('AWS::ECS::TaskDefinition', {
+    Cpu: String(c.api.cpu),
+    Memory: String(c.api.memoryMiB),
+    ContainerDefinitions: [Match.objectLike({ Name: 'api' })]
+  })
+  tpl.hasResourceProperties('AWS::ECS::TaskDefinition', {
+    Cpu: String(c.worker.cpu),
+    Memory: String(c.worker.memoryMiB),
+    ContainerDefinitions: [Match.objectLike({ Name: 'worker' })]
+  })
 })
 
 t.test('no service task gets a database password: each connects as its own IAM user over TLS', async (t) => {
@@ -82,8 +92,18 @@ t.test('API scales on CPU and on requests per target', async (t) => {
   t.equal(scalable.length, 2)
   t.ok(scalable.some((p) => p.MinCapacity === c.api.minTasks && p.MaxCapacity === c.api.maxTasks), 'API 2..20')
   t.ok(scalable.some((p) => p.MinCapacity === c.worker.minTasks && p.MaxCapacity === c.worker.maxTasks), 'worker 1..8')
-  tpl.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', { TargetTrackingScalingPolicyConfiguration: Match.objectLike({ PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' }, TargetValue: c.api.cpuTargetPercent }) })
-  tpl.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', { TargetTrackingScalingPolicyConfiguration: Match.objectLike({ PredefinedMetricSpecification: Match.objectLike({ PredefinedMetricType: 'ALBRequestCountPerTarget' }), TargetValue: c.api.requestsPerTargetPerMinute }) })
+  tpl.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+    TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+      PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' },
+      TargetValue: c.api.cpuTargetPercent
+    })
+  })
+  tpl.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+    TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+      PredefinedMetricSpecification: Match.objectLike({ PredefinedMetricType: 'ALBRequestCountPerTarget' }),
+      TargetValue: c.api.requestsPerTargetPerMinute
+    })
+  })
 })
 
 t.test('before the 23:00 burst the floors rise to the capacity plan, and fall back after', async (t) => {
@@ -101,7 +121,9 @@ t.test('before the 23:00 burst the floors rise to the capacity plan, and fall ba
 })
 
 t.test('worker scales on backlog per task through metric math', async (t) => {
-  const policy = all('AWS::ApplicationAutoScaling::ScalingPolicy').map(([, p]) => p).find((p) => p.TargetTrackingScalingPolicyConfiguration?.CustomizedMetricSpecification !== undefined) as Props
+  const policy = all('AWS::ApplicationAutoScaling::ScalingPolicy')
+    .map(([, p]) => p)
+    .find((p) => p.TargetTrackingScalingPolicyConfiguration?.CustomizedMetricSpecification !== undefined) as Props
   t.ok(policy, 'a customized-metric target tracking policy')
   const cfg = policy.TargetTrackingScalingPolicyConfiguration
   t.equal(cfg.TargetValue, c.worker.backlogPerTaskTarget)
@@ -147,7 +169,10 @@ t.test('least-privilege task roles from grant*()', async (t) => {
 })
 
 t.test('hourly maintenance job: scheduled Fargate task with the worker image and the archive env', async (t) => {
-  tpl.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(7 * * * ? *)', Targets: [Match.objectLike({ EcsParameters: Match.objectLike({ LaunchType: 'FARGATE' }) })] })
+  tpl.hasResourceProperties('AWS::Events::Rule', {
+    ScheduleExpression: 'cron(7 * * * ? *)',
+    Targets: [Match.objectLike({ EcsParameters: Match.objectLike({ LaunchType: 'FARGATE' }) })]
+  })
   const d = container('maintenance')
   t.same(d.Command, ['node', 'dist/maintenance-main.js'])
   const env = Object.fromEntries((d.Environment as Array<{ Name: string, Value: unknown }>).map((e) => [e.Name, e.Value]))

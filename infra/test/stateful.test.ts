@@ -16,7 +16,8 @@ t.test('network: one VPC over 2 AZs with public, private (egress) and isolated s
   const subnets = tpl.findResources('AWS::EC2::Subnet')
   const azs = new Set(Object.values(subnets).map((s) => (s.Properties as { AvailabilityZone: string }).AvailabilityZone))
   t.same([...azs].sort(), ['eu-central-1a', 'eu-central-1b'])
-  const types = Object.values(subnets).map((s) => ((s.Properties as { Tags: { Key: string, Value: string }[] }).Tags.find((tag) => tag.Key === 'aws-cdk:subnet-type')?.Value))
+  const types = Object.values(subnets)
+    .map((s) => ((s.Properties as { Tags: { Key: string, Value: string }[] }).Tags.find((tag) => tag.Key === 'aws-cdk:subnet-type')?.Value))
   t.same(types.sort(), ['Isolated', 'Isolated', 'Private', 'Private', 'Public', 'Public'])
   tpl.resourceCountIs('AWS::EC2::NatGateway', 2)
   dev.statefulTemplate.resourceCountIs('AWS::EC2::NatGateway', 1)
@@ -47,7 +48,8 @@ t.test('only the API and worker tasks (and secret rotation) reach the database',
   const expected = [s.apiSecurityGroup.securityGroupId, s.workerSecurityGroup.securityGroupId].map((id) => JSON.stringify(s.resolve(id)))
   for (const e of expected) t.ok(sources.includes(e), `ingress from ${e}`)
   t.ok(sources.some((src) => src.includes('Rotation')), 'ingress from the rotation function\'s group')
-  const dbSgProps = Object.entries(prod.statefulTemplate.findResources('AWS::EC2::SecurityGroup')).find(([id]) => id === dbSg['Fn::GetAtt'][0])?.[1].Properties as { SecurityGroupIngress?: unknown[] }
+  const dbSgProps = Object.entries(prod.statefulTemplate.findResources('AWS::EC2::SecurityGroup'))
+    .find(([id]) => id === dbSg['Fn::GetAtt'][0])?.[1].Properties as { SecurityGroupIngress?: unknown[] }
   t.same(dbSgProps.SecurityGroupIngress ?? [], [], 'no inline ingress on the database group')
 })
 
@@ -68,9 +70,11 @@ t.test('Aurora MySQL 3, Serverless v2 sized from the stage config, encrypted, ba
     s.statefulTemplate.resourceCountIs('AWS::SecretsManager::Secret', 2) // master user, first admin key
     s.statefulTemplate.resourceCountIs('AWS::SecretsManager::RotationSchedule', 1)
   }
-  t.equal(Object.keys(prod.statefulTemplate.findResources('AWS::RDS::DBCluster', { UpdateReplacePolicy: 'Snapshot' })).length, 1, 'prod cluster snapshots when replaced')
+  t.equal(Object.keys(prod.statefulTemplate.findResources('AWS::RDS::DBCluster', { UpdateReplacePolicy: 'Snapshot' })).length, 1,
+    'prod cluster snapshots when replaced')
   t.equal(Object.keys(prod.statefulTemplate.findResources('AWS::RDS::DBCluster', { DeletionPolicy: 'Snapshot' })).length, 1, 'prod cluster snapshots on delete')
-  t.equal(Object.keys(prod.statefulTemplate.findResources('AWS::RDS::DBCluster', { Properties: { DeletionProtection: true } })).length, 1, 'prod cluster has deletion protection in the template')
+  t.equal(Object.keys(prod.statefulTemplate.findResources('AWS::RDS::DBCluster', { Properties: { DeletionProtection: true } })).length, 1,
+    'prod cluster has deletion protection in the template')
 })
 
 t.test('dev can be destroyed and deployed again: nothing retained, no fixed names that would collide', async (t) => {

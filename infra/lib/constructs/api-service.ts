@@ -32,7 +32,13 @@ export class ApiService extends AppService {
     addAppContainer(this.taskDefinition, 'api', props, {
       // Writes and read-your-write on the writer; GET /labs and other reads on the reader endpoint.
       // The ALB is the one proxy in front: the client's address is the last X-Forwarded-For entry (per-address limits).
-      environment: { ...props.environment, ...iamDatabaseEnv(props.database, this.taskDefinition.taskRole, 'api', { reader: true }), PORT: String(port), HOST: '0.0.0.0', TRUST_PROXY_HOPS: '1' },
+      environment: {
+        ...props.environment,
+        ...iamDatabaseEnv(props.database, this.taskDefinition.taskRole, 'api', { reader: true }),
+        PORT: String(port),
+        HOST: '0.0.0.0',
+        TRUST_PROXY_HOPS: '1'
+      },
       portMappings: [{ containerPort: port }],
       health: {
         command: ['CMD', 'node', '-e', `fetch('http://127.0.0.1:${port}${ALB_HEALTH_PATH}').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`],
@@ -49,7 +55,13 @@ export class ApiService extends AppService {
 
     // "Default": the service keeps the logical ID it had before this construct existed (a new one would
     // start a second service beside the running one). The grace period covers the ALB's first health checks.
-    this.service = privateService(this, 'Default', { cluster: props.cluster, taskDefinition: this.taskDefinition, securityGroup: props.securityGroup, desiredCount: sizing.minTasks, healthCheckGracePeriod: Duration.seconds(30) })
+    this.service = privateService(this, 'Default', {
+      cluster: props.cluster,
+      taskDefinition: this.taskDefinition,
+      securityGroup: props.securityGroup,
+      desiredCount: sizing.minTasks,
+      healthCheckGracePeriod: Duration.seconds(30)
+    })
 
     // Listeners are the ALB's children, so their logical IDs do not depend on this construct.
     const alb = props.loadBalancer
@@ -68,14 +80,30 @@ export class ApiService extends AppService {
       targets: [this.service],
       // Liveness, not readiness: in a database blip or failover the tasks keep serving ingest from their
       // caches instead of being replaced; readiness is an alarm (docs/decisions/0006-health-checks.md).
-      healthCheck: { path: ALB_HEALTH_PATH, healthyHttpCodes: '200', interval: Duration.seconds(15), timeout: Duration.seconds(5), healthyThresholdCount: 2, unhealthyThresholdCount: 3 },
+      healthCheck: {
+        path: ALB_HEALTH_PATH,
+        healthyHttpCodes: '200',
+        interval: Duration.seconds(15),
+        timeout: Duration.seconds(5),
+        healthyThresholdCount: 2,
+        unhealthyThresholdCount: 3
+      },
       // Shorter than the 30 s stop timeout: the ALB stops sending before ECS sends SIGKILL.
       deregistrationDelay: Duration.seconds(20)
     })
 
     this.scaling = this.service.autoScaleTaskCount({ minCapacity: sizing.minTasks, maxCapacity: sizing.maxTasks })
-    this.scaling.scaleOnCpuUtilization('Cpu', { targetUtilizationPercent: sizing.cpuTargetPercent, scaleInCooldown: Duration.seconds(120), scaleOutCooldown: Duration.seconds(30) })
-    this.scaling.scaleOnRequestCount('Requests', { requestsPerTarget: sizing.requestsPerTargetPerMinute, targetGroup: this.targetGroup, scaleInCooldown: Duration.seconds(120), scaleOutCooldown: Duration.seconds(30) })
+    this.scaling.scaleOnCpuUtilization('Cpu', {
+      targetUtilizationPercent: sizing.cpuTargetPercent,
+      scaleInCooldown: Duration.seconds(120),
+      scaleOutCooldown: Duration.seconds(30)
+    })
+    this.scaling.scaleOnRequestCount('Requests', {
+      requestsPerTarget: sizing.requestsPerTargetPerMinute,
+      targetGroup: this.targetGroup,
+      scaleInCooldown: Duration.seconds(120),
+      scaleOutCooldown: Duration.seconds(30)
+    })
     if (props.burst !== undefined) scaleForBurst(this.scaling, props.burst, sizing.minTasks)
   }
 }

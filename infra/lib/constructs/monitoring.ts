@@ -42,7 +42,15 @@ export function businessMetric (stage: string, metricName: MetricName, statistic
 /** The UTC offsets (minutes) a time zone takes over a year: two where it keeps daylight saving time. */
 export function utcOffsetsMinutes (timeZone: string, year = 2026): number[] {
   const offsets = new Set<number>()
-  const format = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric' })
+  const format = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric'
+  })
   for (let day = 0; day < 366; day += 1) {
     const ms = Date.UTC(year, 0, 1 + day, 12)
     const p = Object.fromEntries(format.formatToParts(ms).map((x) => [x.type, Number(x.value)]))
@@ -109,8 +117,14 @@ export class Monitoring extends Construct {
     if (props.alarmEmail !== undefined) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail))
     const notify = new actions.SnsAction(this.topic)
 
-    const alarm = (name: string, description: string, metric: cloudwatch.IMetric, options: Omit<cloudwatch.CreateAlarmOptions, 'alarmName' | 'alarmDescription'>): cloudwatch.Alarm => {
-      const created = new cloudwatch.Alarm(this, name, { metric, alarmName: `${prefix}-${name}`, alarmDescription: `${description} Runbook: docs/operations.md#${name.toLowerCase()}`, ...options })
+    type AlarmOptions = Omit<cloudwatch.CreateAlarmOptions, 'alarmName' | 'alarmDescription'>
+    const alarm = (name: string, description: string, metric: cloudwatch.IMetric, options: AlarmOptions): cloudwatch.Alarm => {
+      const created = new cloudwatch.Alarm(this, name, {
+        metric,
+        alarmName: `${prefix}-${name}`,
+        alarmDescription: `${description} Runbook: docs/operations.md#${name.toLowerCase()}`,
+        ...options
+      })
       created.addAlarmAction(notify)
       created.addOkAction(notify)
       this.alarms.push(created)
@@ -170,7 +184,10 @@ export class Monitoring extends Construct {
 
     const completeRatio = new cloudwatch.MathExpression({
       expression: 'IF(registered > 0, complete / registered, 1)',
-      usingMetrics: { complete: metric('LabsCompleteLastUpload', 'Minimum', Duration.hours(1)), registered: metric('LabsRegistered', 'Maximum', Duration.hours(1)) },
+      usingMetrics: {
+        complete: metric('LabsCompleteLastUpload', 'Minimum', Duration.hours(1)),
+        registered: metric('LabsRegistered', 'Maximum', Duration.hours(1))
+      },
       label: 'Labs with every reading of the last upload window (share)',
       period: Duration.hours(1)
     })
@@ -194,12 +211,16 @@ export class Monitoring extends Construct {
       label: `Messages left after ${a.queueDrainedByHour}:00 (${timeZone})`,
       period: Duration.minutes(15)
     })
-    alarm('QueueNotDrained', `Readings were still queued after ${a.queueDrainedByHour}:00 ${timeZone}: the nightly burst was not absorbed in time.`, queueNotDrained,
+    alarm('QueueNotDrained',
+      `Readings were still queued after ${a.queueDrainedByHour}:00 ${timeZone}: the nightly burst was not absorbed in time.`,
+      queueNotDrained,
       { threshold: 0, comparisonOperator: GT, evaluationPeriods: 1, treatMissingData: MISSING_OK })
 
     // Out-of-range readings are refused and counted by the API (the only emitter, see @labclimate/metrics).
     const outOfRange = metric('ReadingsOutOfRange', 'Sum', Duration.minutes(15))
-    alarm('ReadingsOutOfRange', 'Readings outside the allowed temperature or humidity range arrived: a lab out of its climate, a sensor fault or a unit mistake.', outOfRange,
+    alarm('ReadingsOutOfRange',
+      'Readings outside the allowed temperature or humidity range arrived: a lab out of its climate, a sensor fault or a unit mistake.',
+      outOfRange,
       { threshold: 0, comparisonOperator: GT, evaluationPeriods: 1, treatMissingData: MISSING_OK })
 
     // ---- Aurora ----
@@ -230,22 +251,30 @@ export class Monitoring extends Construct {
     this.dashboard.addWidgets(
       w('Readings accepted / rejected (API)', [metric('ReadingsAccepted', 'Sum'), metric('ReadingsRejected', 'Sum')]),
       w('Readings stored (worker) / out of range (API)', [metric('ReadingsStored', 'Sum')], [outOfRange]),
-      w('Labs reporting (24 h); last upload complete / registered', [metric('LabsReporting24h', 'Maximum', Duration.hours(1))], [metric('LabsCompleteLastUpload', 'Minimum', Duration.hours(1)), metric('LabsRegistered', 'Maximum', Duration.hours(1))])
+      w('Labs reporting (24 h); last upload complete / registered',
+        [metric('LabsReporting24h', 'Maximum', Duration.hours(1))],
+        [metric('LabsCompleteLastUpload', 'Minimum', Duration.hours(1)), metric('LabsRegistered', 'Maximum', Duration.hours(1))])
     )
     this.dashboard.addWidgets(
       w('End-to-end lag (ms)', [metric('EndToEndLagMs', 'p50'), metric('EndToEndLagMs', 'p99')]),
-      w('Queue: visible, oldest age (s), DLQ', [queue.metricApproximateNumberOfMessagesVisible(), deadLetterQueue.metricApproximateNumberOfMessagesVisible()], [queue.metricApproximateAgeOfOldestMessage()]),
+      w('Queue: visible, oldest age (s), DLQ',
+        [queue.metricApproximateNumberOfMessagesVisible(), deadLetterQueue.metricApproximateNumberOfMessagesVisible()],
+        [queue.metricApproximateAgeOfOldestMessage()]),
       w('Worker: batch duration p99 (ms), errors', [metric('BatchDurationMs', 'p99')], [metric('WorkerErrors', 'Sum')])
     )
     this.dashboard.addWidgets(
       w('API: requests, 5xx %', [requests], [rate5xx]),
       w('API: latency p50 / p99 (s)', [targetGroup.metrics.targetResponseTime({ statistic: 'p50' }), p99]),
-      w('API: healthy hosts; database / queue ready', [targetGroup.metrics.healthyHostCount({ statistic: 'Minimum' })], [metric('DatabaseReady', 'Minimum', Duration.minutes(1)), metric('QueueReady', 'Minimum', Duration.minutes(1))])
+      w('API: healthy hosts; database / queue ready',
+        [targetGroup.metrics.healthyHostCount({ statistic: 'Minimum' })],
+        [metric('DatabaseReady', 'Minimum', Duration.minutes(1)), metric('QueueReady', 'Minimum', Duration.minutes(1))])
     )
     this.dashboard.addWidgets(
       w('Aurora: ACU, ACU %, connections', [acu], [database.metricACUUtilization(), database.metricDatabaseConnections()]),
       w('Aurora: freeable memory, deadlocks/s', [freeable], [database.metric('Deadlocks', { statistic: 'Average' })]),
-      w('Tasks: CPU % (API, worker); maintenance runs', [props.apiService.metricCpuUtilization(), props.workerService.metricCpuUtilization()], [metric('MaintenanceSucceeded', 'Sum', Duration.hours(1)), metric('MaintenanceFailed', 'Sum', Duration.hours(1))])
+      w('Tasks: CPU % (API, worker); maintenance runs',
+        [props.apiService.metricCpuUtilization(), props.workerService.metricCpuUtilization()],
+        [metric('MaintenanceSucceeded', 'Sum', Duration.hours(1)), metric('MaintenanceFailed', 'Sum', Duration.hours(1))])
     )
   }
 

@@ -25,7 +25,11 @@ export class AlbWaf extends Construct {
 
   constructor (scope: Construct, id: string, props: AlbWafProps) {
     super(scope, id)
-    const visibility = (metric: string): wafv2.CfnWebACL.VisibilityConfigProperty => ({ cloudWatchMetricsEnabled: true, metricName: `${props.name}-${metric}`, sampledRequestsEnabled: true })
+    const visibility = (metric: string): wafv2.CfnWebACL.VisibilityConfigProperty => ({
+      cloudWatchMetricsEnabled: true,
+      metricName: `${props.name}-${metric}`,
+      sampledRequestsEnabled: true
+    })
     this.webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
       scope: 'REGIONAL',
       description: `${props.name}: per-address rate limit and AWS common rules in front of the ALB`,

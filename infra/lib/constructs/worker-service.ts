@@ -24,7 +24,13 @@ export class WorkerService extends AppService {
     const { sizing, queue } = props
     addAppContainer(this.taskDefinition, 'worker', props, {
       // The release task has migrated before the worker rolls; its user has no DDL rights anyway.
-      environment: { ...props.environment, ...iamDatabaseEnv(props.database, this.taskDefinition.taskRole, 'worker'), WORKER_CONSUMERS: String(sizing.consumersPerTask), SQS_VISIBILITY_TIMEOUT_SECONDS: String(props.visibilityTimeoutSeconds), MIGRATE_ON_START: 'false' },
+      environment: {
+        ...props.environment,
+        ...iamDatabaseEnv(props.database, this.taskDefinition.taskRole, 'worker'),
+        WORKER_CONSUMERS: String(sizing.consumersPerTask),
+        SQS_VISIBILITY_TIMEOUT_SECONDS: String(props.visibilityTimeoutSeconds),
+        MIGRATE_ON_START: 'false'
+      },
       // The image's HEALTHCHECK (Dockerfile.worker): the worker touches its liveness file every 5 s while its
       // event loop turns; a file older than a minute means a hung process, which ECS then replaces.
       health: {
@@ -42,7 +48,12 @@ export class WorkerService extends AppService {
 
     // "Default": the service keeps the logical ID it had before this construct existed (a new one would
     // start a second set of consumers beside the running one).
-    this.service = privateService(this, 'Default', { cluster: props.cluster, taskDefinition: this.taskDefinition, securityGroup: props.securityGroup, desiredCount: sizing.minTasks })
+    this.service = privateService(this, 'Default', {
+      cluster: props.cluster,
+      taskDefinition: this.taskDefinition,
+      securityGroup: props.securityGroup,
+      desiredCount: sizing.minTasks
+    })
 
     // Target tracking on "visible messages / running tasks": the L2 scaleToTrackCustomMetric takes one
     // metric, not metric math, so the policy is written with the L1 construct.
@@ -68,12 +79,26 @@ export class WorkerService extends AppService {
             {
               id: 'visible',
               returnData: false,
-              metricStat: { metric: { namespace: 'AWS/SQS', metricName: 'ApproximateNumberOfMessagesVisible', dimensions: [{ name: 'QueueName', value: queue.queueName }] }, stat: 'Sum' }
+              metricStat: {
+                metric: {
+                  namespace: 'AWS/SQS',
+                  metricName: 'ApproximateNumberOfMessagesVisible',
+                  dimensions: [{ name: 'QueueName', value: queue.queueName }]
+                },
+                stat: 'Sum'
+              }
             },
             {
               id: 'tasks',
               returnData: false,
-              metricStat: { metric: { namespace: 'ECS/ContainerInsights', metricName: 'RunningTaskCount', dimensions: [{ name: 'ClusterName', value: props.cluster.clusterName }, { name: 'ServiceName', value: this.service.serviceName }] }, stat: 'Average' }
+              metricStat: {
+                metric: {
+                  namespace: 'ECS/ContainerInsights',
+                  metricName: 'RunningTaskCount',
+                  dimensions: [{ name: 'ClusterName', value: props.cluster.clusterName }, { name: 'ServiceName', value: this.service.serviceName }]
+                },
+                stat: 'Average'
+              }
             },
             { id: 'backlogPerTask', label: 'Messages visible per running worker task', returnData: true, expression: 'visible / IF(tasks > 0, tasks, 1)' }
           ]
