@@ -16,7 +16,9 @@ export default [
     },
     rules: {
       // tap queues subtests itself and documents that `t.test()` (and its skip/todo/only forms) need not be awaited.
-      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', name: ['test', 'skip', 'todo', 'only'], package: '@tapjs/test' }] }],
+      '@typescript-eslint/no-floating-promises': ['error', {
+        allowForKnownSafeCalls: [{ from: 'package', name: ['test', 'skip', 'todo', 'only'], package: '@tapjs/test' }]
+      }],
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/await-thenable': 'error',
       // TypeScript reports real redeclarations; this rule only flags TypeBox's idiom of a schema const and its Static type sharing a name.

@@ -17,7 +17,8 @@
 # running Docker engine (images are built locally), the AWS CLI v2, pnpm 12 and Node. docs/deploy.md.
 set -eu
 fail () { echo "deploy: $*" >&2; exit 1; }
-usage="usage: pnpm deploy:stage dev|prod [--yes] [-c certificateArn=...] [-c alarmEmail=...] [-c domainName=... -c hostedZoneId=...] [-c burstTimeZone=Europe/Berlin]"
+usage="usage: pnpm deploy:stage dev|prod [--yes] [-c certificateArn=...] [-c alarmEmail=...]"
+usage="$usage [-c domainName=... -c hostedZoneId=...] [-c burstTimeZone=Europe/Berlin]"
 stage="${1:-}"
 case "$stage" in dev|prod) shift ;; *) echo "$usage" >&2; exit 2 ;; esac
 
@@ -37,7 +38,8 @@ if [ "$stage" = prod ]; then
   if [ "$yes" = 1 ]; then
     approval=never
   else
-    [ -t 0 ] || fail "prod asks before widening IAM or security groups and there is no terminal to ask on: run it in a terminal, or pass --yes to deploy without asking"
+    [ -t 0 ] || fail "prod asks before widening IAM or security groups and there is no terminal to ask on:" \
+      "run it in a terminal, or pass --yes to deploy without asking"
     approval=broadening
   fi
 else
@@ -81,10 +83,13 @@ network="awsvpcConfiguration={subnets=[$subnets],securityGroups=[$security_group
 
 echo "deploy: 2/3 release task (migrations, database users, first admin key)"
 started="$(aws ecs run-task --cluster "$cluster" --launch-type FARGATE --task-definition "$release_task" \
-  --network-configuration "$network" --started-by labclimate-deploy --output json)" || fail "ecs run-task failed for the release task; the services were not touched"
-task="$(printf '%s' "$started" | node -e 'let s="";process.stdin.on("data",(d)=>{s+=d}).on("end",()=>{const r=JSON.parse(s);process.stdout.write(r.tasks?.[0]?.taskArn??"")})')"
+  --network-configuration "$network" --started-by labclimate-deploy --output json)" \
+  || fail "ecs run-task failed for the release task; the services were not touched"
+task="$(printf '%s' "$started" | node -e 'let s="";process.stdin.on("data",(d)=>{s+=d})
+  .on("end",()=>{const r=JSON.parse(s);process.stdout.write(r.tasks?.[0]?.taskArn??"")})')"
 if [ -z "$task" ]; then
-  reasons="$(printf '%s' "$started" | node -e 'let s="";process.stdin.on("data",(d)=>{s+=d}).on("end",()=>{const r=JSON.parse(s);process.stdout.write((r.failures??[]).map((f)=>`${f.arn??""} ${f.reason??""} ${f.detail??""}`.trim()).join("; ")||"no reason given")})')"
+  reasons="$(printf '%s' "$started" | node -e 'let s="";process.stdin.on("data",(d)=>{s+=d}).on("end",()=>{const r=JSON.parse(s);
+    process.stdout.write((r.failures??[]).map((f)=>`${f.arn??""} ${f.reason??""} ${f.detail??""}`.trim()).join("; ")||"no reason given")})')"
   fail "the release task did not start ($reasons); the services were not touched"
 fi
 echo "deploy: release task $task"
@@ -93,9 +98,11 @@ for _ in 1 2 3 4 5 6; do
   aws ecs wait tasks-stopped --cluster "$cluster" --tasks "$task" && break
   echo "deploy: release task still running"
 done
-status="$(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" --query 'tasks[0].lastStatus' --output text)" || fail "cannot describe release task $task"
+status="$(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" --query 'tasks[0].lastStatus' --output text)" \
+  || fail "cannot describe release task $task"
 [ "$status" = STOPPED ] || fail "release task $task is still $status after an hour; the services were not touched (stop it or wait, then deploy again)"
-code="$(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" --query 'tasks[0].containers[0].exitCode' --output text)" || fail "cannot describe release task $task"
+code="$(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" --query 'tasks[0].containers[0].exitCode' --output text)" \
+  || fail "cannot describe release task $task"
 if [ "$code" != 0 ]; then
   why="$(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" --query 'tasks[0].stoppedReason' --output text || true)"
   fail "release task exited with ${code} (${why}); logs: aws logs tail /labclimate/$stage/release --since 1h; the services were not touched"

@@ -16,7 +16,13 @@ export const COLLECTION_FILE = 'postman/labclimate.postman_collection.json'
 export const ENVIRONMENT_FILE = 'postman/localhost.postman_environment.json'
 
 type Access = 'public' | 'read' | 'device' | 'admin'
-interface Operation { summary?: string, description?: string, tags?: string[], 'x-labclimate-access'?: Access, parameters?: Array<{ in: string, name: string }> }
+interface Operation {
+  summary?: string
+  description?: string
+  tags?: string[]
+  'x-labclimate-access'?: Access
+  parameters?: Array<{ in: string, name: string }>
+}
 export interface OpenApiDocument { info: { title: string, version: string, description?: string }, paths: Record<string, Record<string, Operation>> }
 
 interface Step {
@@ -47,7 +53,10 @@ const SCENARIO: Array<[string, Step]> = [
     ]
   }],
   ['GET /health/live', { test: ["pm.test('live', () => { pm.response.to.have.status(200); pm.expect(pm.response.json().status).to.equal('ok') })"] }],
-  ['GET /health/ready', { test: ["pm.test('ready: database and queue answer', () => { pm.response.to.have.status(200); pm.expect(pm.response.json().status).to.equal('ok') })"] }],
+  ['GET /health/ready', {
+    test: ["pm.test('ready: database and queue answer', () => { pm.response.to.have.status(200); " +
+      "pm.expect(pm.response.json().status).to.equal('ok') })"]
+  }],
   ['POST /labs', {
     prerequest: ["pm.environment.set('labName', 'Postman lab ' + Date.now())"],
     body: '{\n  "name": "{{labName}}",\n  "address": "Postman, room 1"\n}',
@@ -99,7 +108,9 @@ const SCENARIO: Array<[string, Step]> = [
       "pm.environment.set('t2', new Date(last - 30000).toISOString())",
       "pm.environment.set('t3', new Date(last).toISOString())"
     ],
-    body: '[\n  { "timestamp": "{{t1}}", "temperature": 20.5, "humidity": 40 },\n  { "timestamp": "{{t2}}", "temperature": "21.5°C", "humidity": "45%" },\n  { "timestamp": "{{t3}}", "temperature": 22.5, "humidity": 50 }\n]',
+    body: '[\n  { "timestamp": "{{t1}}", "temperature": 20.5, "humidity": 40 },\n' +
+      '  { "timestamp": "{{t2}}", "temperature": "21.5°C", "humidity": "45%" },\n' +
+      '  { "timestamp": "{{t3}}", "temperature": 22.5, "humidity": 50 }\n]',
     test: [
       "pm.test('202: all three accepted', () => {",
       '  pm.response.to.have.status(202)',
@@ -112,7 +123,8 @@ const SCENARIO: Array<[string, Step]> = [
   }],
   ['POST /labs/upload', {
     prerequest: ["pm.environment.set('t0', new Date(Math.floor(Date.now() / 30000) * 30000 - 150000).toISOString())"],
-    body: '[\n  { "lab_id": {{labId}}, "timestamp": "{{t0}}", "temperature": "70.7°F", "humidity": "45%" },\n  { "lab_id": {{labId}}, "timestamp": "{{t0}}", "temperature": "999°C", "humidity": "45%" }\n]',
+    body: '[\n  { "lab_id": {{labId}}, "timestamp": "{{t0}}", "temperature": "70.7°F", "humidity": "45%" },\n' +
+      '  { "lab_id": {{labId}}, "timestamp": "{{t0}}", "temperature": "999°C", "humidity": "45%" }\n]',
     test: [
       "pm.test('202: the legacy route takes the good reading and refuses the bad one by index', () => {",
       '  pm.response.to.have.status(202)',
@@ -217,7 +229,9 @@ export function toPostman (doc: OpenApiDocument): { collection: { info: object, 
     info: {
       _postman_id: stableId(`${doc.info.title} collection`),
       name: `${doc.info.title} ${doc.info.version}`,
-      description: `${doc.info.description ?? ''}\n\nGenerated from /openapi.json by scripts/postman.ts; do not edit by hand. Run it in order (it creates a lab and a device key, posts readings, waits for the worker and checks the averages). Set adminKey and readKey in the environment.`,
+      description: `${doc.info.description ?? ''}\n\nGenerated from /openapi.json by scripts/postman.ts; do not edit by hand. ` +
+        'Run it in order (it creates a lab and a device key, posts readings, waits for the worker and checks the averages). ' +
+        'Set adminKey and readKey in the environment.',
       schema: 'https://schema.getpostman.com/json/collection/v2.1.0/collection.json'
     },
     item

@@ -41,7 +41,8 @@ async function ownStack (): Promise<{ url: string, key: string, lab: number }> {
     const messages = got.Messages ?? []
     if (messages.length === 0) break
     await storeReadings(api.database.db, messages.flatMap((m) => decodeMessage(m.Body ?? '').readings))
-    await api.queue.client.send(new DeleteMessageBatchCommand({ QueueUrl: api.queue.queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })) }))
+    const entries = messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' }))
+    await api.queue.client.send(new DeleteMessageBatchCommand({ QueueUrl: api.queue.queueUrl, Entries: entries }))
   }
   console.error(`stored ${summary.readings_accepted} readings of ${summary.labs} labs`)
   return { url, key: api.reader.authorization.slice(7), lab: fleet.labs[2]?.labId ?? 1 }
@@ -53,7 +54,10 @@ try {
     : await ownStack()
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'
+    ]
   })
   cleanups.unshift(async () => { await browser.close() })
   const page = await browser.newPage({ viewport: { width: 1100, height: 1000 }, deviceScaleFactor: 1 })

@@ -49,7 +49,12 @@ async function runTap (args: string[], testEnv: Record<string, string> = suiteEn
     // tap leads a process group of its own holding every test process and the apps they start, so that
     // nothing outlives the run: the group is killed when tap ends (an app whose test was killed by a
     // timeout would otherwise live on) and when the run is interrupted (see `interrupt`).
-    const child = spawn(tapBin, ['--reporter=tap', ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: root, env: { ...process.env, ...testEnv }, detached: true })
+    const child = spawn(tapBin, ['--reporter=tap', ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      cwd: root,
+      env: { ...process.env, ...testEnv },
+      detached: true
+    })
     tapGroup = child.pid
     let rest = ''
     let counts: Counts | undefined
@@ -89,9 +94,14 @@ const say = (line: string): void => { process.stderr.write(`test: ${line}\n`) }
 
 function ensureChromium (): void {
   if (existsSync('/usr/bin/chromium')) return
-  const mayInstall = process.getuid?.() === 0 || (() => { try { execFileSync('sudo', ['-n', 'true'], { stdio: 'ignore' }); return true } catch { return false } })()
+  const canSudo = (): boolean => { try { execFileSync('sudo', ['-n', 'true'], { stdio: 'ignore' }); return true } catch { return false } }
+  const mayInstall = process.getuid?.() === 0 || canSudo()
   if (!mayInstall) { say('no /usr/bin/chromium and no root to install it: the browser tests will skip (sudo sh scripts/install-chromium.sh)'); return }
-  try { execFileSync('sh', [`${root}scripts/install-chromium.sh`], { stdio: ['ignore', 'inherit', 'inherit'] }) } catch { say('installing Chromium failed: the browser tests will skip') }
+  try {
+    execFileSync('sh', [`${root}scripts/install-chromium.sh`], { stdio: ['ignore', 'inherit', 'inherit'] })
+  } catch {
+    say('installing Chromium failed: the browser tests will skip')
+  }
 }
 
 const env = readEnv(process.env)

@@ -70,7 +70,10 @@ function runToExit (entry: string, env: Record<string, string>): Promise<{ code:
 }
 
 t.test('the alarms watch business metrics at all, each under the Service and Stage dimensions', async (t) => {
-  t.same([...new Set(watched.map((w) => w.name))].sort(), ['DatabaseReady', 'LabsCompleteLastUpload', 'LabsRegistered', 'LabsReporting24h', 'MaintenanceFailed', 'MaintenanceSucceeded', 'QueueReady', 'ReadingsOutOfRange', 'WorkerErrors'])
+  t.same([...new Set(watched.map((w) => w.name))].sort(), [
+    'DatabaseReady', 'LabsCompleteLastUpload', 'LabsRegistered', 'LabsReporting24h', 'MaintenanceFailed',
+    'MaintenanceSucceeded', 'QueueReady', 'ReadingsOutOfRange', 'WorkerErrors'
+  ])
   for (const w of watched) t.same(Object.keys(w.dimensions).sort(), ['Service', 'Stage'], `${w.alarm}: ${w.name}`)
   for (const container of ['api', 'worker', 'maintenance']) t.equal(stageOf(container), 'prod', `the ${container} task sets STAGE`)
 })
@@ -88,9 +91,24 @@ t.test('every business metric an alarm watches is emitted by the code path that 
   for (const id of [2, 3]) await createLab(database.db, { id, name: `Lab ${id}`, address: 'B', nowMs: 0 })
   const device = (await createApiKey(database.db, { role: 'device', labId: 1, label: 'contract', nowMs: T_NOW })).key
 
-  const worker: AppProcess = startApp('apps/worker/src/main.ts', { ...common, DATABASE_URL: throughProxy, STAGE: stageOf('worker'), MIGRATE_ON_START: 'false', SQS_WAIT_TIME_SECONDS: '1', WORKER_CONSUMERS: '1', FLEET_REPORT_SECONDS: '1' })
+  const worker: AppProcess = startApp('apps/worker/src/main.ts', {
+    ...common,
+    DATABASE_URL: throughProxy,
+    STAGE: stageOf('worker'),
+    MIGRATE_ON_START: 'false',
+    SQS_WAIT_TIME_SECONDS: '1',
+    WORKER_CONSUMERS: '1',
+    FLEET_REPORT_SECONDS: '1'
+  })
   const port = await freePort()
-  const api: AppProcess = startApp('apps/api/src/server.ts', { ...common, DATABASE_URL: throughProxy, STAGE: stageOf('api'), PORT: String(port), HOST: '127.0.0.1', READINESS_PROBE_MS: '500' })
+  const api: AppProcess = startApp('apps/api/src/server.ts', {
+    ...common,
+    DATABASE_URL: throughProxy,
+    STAGE: stageOf('api'),
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    READINESS_PROBE_MS: '500'
+  })
   t.teardown(async () => { await api.stop(); await worker.stop() })
   const base = `http://127.0.0.1:${port}`
   await waitFor('API up', async () => (await fetch(`${base}/health/live`).catch(() => undefined))?.ok, 30_000)
@@ -103,7 +121,11 @@ t.test('every business metric an alarm watches is emitted by the code path that 
     humidity: r.humidityMilliPct / 1000
   }))
   const body = [...inRange, { timestamp: T_NOW - 30_000, temperature: 200, humidity: 45 }]
-  const res = await fetch(`${base}/labs/1/readings`, { method: 'POST', headers: { authorization: `Bearer ${device}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  const res = await fetch(`${base}/labs/1/readings`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${device}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body)
+  })
   const answer = await res.json() as { accepted: number, rejected: unknown[] }
   t.same([res.status, answer.accepted, answer.rejected.length], [202, 120, 1])
 
@@ -111,10 +133,14 @@ t.test('every business metric an alarm watches is emitted by the code path that 
     emitted(output).filter((d) => d.name === name).reduce((a, d) => a + d.values.reduce((x, y) => x + y, 0), 0)
   const values = (output: string, name: string): number[] => emitted(output).filter((d) => d.name === name).flatMap((d) => d.values)
   // EMF is flushed every 10 s.
-  await waitFor('the API to report the upload and its readiness', () => sum(api.output(), 'ReadingsOutOfRange') === 1 && values(api.output(), 'DatabaseReady').includes(1) && values(api.output(), 'QueueReady').includes(1), 40_000)
+  await waitFor('the API to report the upload and its readiness', () =>
+    sum(api.output(), 'ReadingsOutOfRange') === 1 &&
+    values(api.output(), 'DatabaseReady').includes(1) &&
+    values(api.output(), 'QueueReady').includes(1), 40_000)
   t.equal(sum(api.output(), 'ReadingsAccepted'), 120)
   t.equal(sum(api.output(), 'ReadingsRejected'), 1)
-  await waitFor('the worker to report the stored batch and the labs reporting', () => sum(worker.output(), 'ReadingsStored') === 120 && values(worker.output(), 'LabsReporting24h').includes(1), 40_000)
+  await waitFor('the worker to report the stored batch and the labs reporting', () =>
+    sum(worker.output(), 'ReadingsStored') === 120 && values(worker.output(), 'LabsReporting24h').includes(1), 40_000)
   t.ok(values(worker.output(), 'BatchDurationMs').length > 0, 'BatchDurationMs for the stored batch')
   t.ok(values(worker.output(), 'EndToEndLagMs').length > 0, 'EndToEndLagMs for the stored batch')
   t.equal(sum(worker.output(), 'WorkerErrors'), 0, 'no errors while the database answers')
@@ -139,7 +165,12 @@ t.test('every business metric an alarm watches is emitted by the code path that 
   }, 40_000).catch((error: unknown) => { throw new Error(`${String(error)}; worker said:\n${worker.output().slice(-4000)}`) })
 
   // A maintenance run that succeeds judges the last upload: labs 2 and 3 uploaded nothing.
-  const ok = await runToExit('apps/worker/src/maintenance-main.ts', { DATABASE_URL: database.url, STAGE: stageOf('maintenance'), LOG_LEVEL: 'info', ARCHIVE_REQUIRED: 'false' })
+  const ok = await runToExit('apps/worker/src/maintenance-main.ts', {
+    DATABASE_URL: database.url,
+    STAGE: stageOf('maintenance'),
+    LOG_LEVEL: 'info',
+    ARCHIVE_REQUIRED: 'false'
+  })
   t.equal(ok.code, 0, ok.output)
   t.equal(sum(ok.output, 'MaintenanceSucceeded'), 1)
   t.same(values(ok.output, 'LabsRegistered'), [2], 'labs registered before the judged window')
@@ -178,8 +209,15 @@ t.test('LabsNotReporting stays quiet through the nightly dip of LabsReporting24h
     return value < rule.Threshold
   }
   const nightTimes = samples.map(([ms]) => ms).filter((ms) => ms >= night2 - 3 * HOUR && ms <= night2 + 3 * HOUR)
-  t.same(nightTimes.filter((at) => breaches(alarm as { Statistic: string, Period: number, Threshold: number }, at, samples)), [], 'the synthesized alarm never breaches on a normal night')
-  t.ok(nightTimes.some((at) => breaches({ Statistic: 'Minimum', Period: 3600, Threshold: alarm.Threshold }, at, samples)), 'the former rule (minimum over 1 h) did breach every night')
+  t.same(
+    nightTimes.filter((at) => breaches(alarm as { Statistic: string, Period: number, Threshold: number }, at, samples)),
+    [],
+    'the synthesized alarm never breaches on a normal night'
+  )
+  t.ok(
+    nightTimes.some((at) => breaches({ Statistic: 'Minimum', Period: 3600, Threshold: alarm.Threshold }, at, samples)),
+    'the former rule (minimum over 1 h) did breach every night'
+  )
   // A missed night: without the second upload the count stays 0 from 22:00, and the alarm fires within 3 h.
   const missed = samples.map(([ms, v]): [number, number] => [ms, ms >= storedAt ? 0 : v])
   t.ok(breaches(alarm as { Statistic: string, Period: number, Threshold: number }, night2 + 2 * HOUR + 5 * 60_000, missed), 'a missed upload breaches by 01:05')

@@ -18,7 +18,12 @@ t.test('pnpm bench --smoke produces a result for each of the six figures', async
   })
   t.equal(run.status, 0, `smoke run exits 0\n${run.stderr.slice(-3000)}`)
   t.match(run.stdout, /machine: \d+ cores/, 'prints the machine line')
-  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { mode: string, rounds: number, machine: { cores: number, node: string }, figures: Array<Record<string, unknown>> }
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as {
+    mode: string
+    rounds: number
+    machine: { cores: number, node: string }
+    figures: Array<Record<string, unknown>>
+  }
   t.equal(summary.mode, 'smoke')
   t.ok(summary.rounds >= 2, 'the ratio figures alternate the measured route and its baseline at least twice')
   t.ok(summary.machine.cores > 0 && summary.machine.node.startsWith('v'), 'machine recorded')

@@ -50,7 +50,10 @@ function boot (dir: string, cmd: string[], env: Record<string, string>): Booted 
 
 function tsFilesIn (dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((d) => d.isFile() && /\.(ts|mts|cts)$/.test(d.name) && !/\.d\.(ts|mts|cts)$/.test(d.name) && /node_modules\/@labclimate\/[^/]+(\/(?!node_modules\/)[^/]+)*$/.test(d.parentPath))
+    .filter((d) => d.isFile() &&
+      /\.(ts|mts|cts)$/.test(d.name) &&
+      !/\.d\.(ts|mts|cts)$/.test(d.name) &&
+      /node_modules\/@labclimate\/[^/]+(\/(?!node_modules\/)[^/]+)*$/.test(d.parentPath))
     .map((d) => join(d.parentPath, d.name))
 }
 
@@ -59,7 +62,13 @@ t.test('every workspace package ships compiled JS: build script, files and publi
     for (const name of readdirSync(join(REPO_ROOT, dir))) {
       const file = join(REPO_ROOT, dir, name, 'package.json')
       if (!existsSync(file)) continue
-      const manifest = JSON.parse(readFileSync(file, 'utf8')) as { name: string, exports?: Record<string, string>, files?: string[], publishConfig?: { exports?: Record<string, string> }, scripts?: Record<string, string> }
+      const manifest = JSON.parse(readFileSync(file, 'utf8')) as {
+        name: string
+        exports?: Record<string, string>
+        files?: string[]
+        publishConfig?: { exports?: Record<string, string> }
+        scripts?: Record<string, string>
+      }
       if (manifest.exports === undefined) continue // not imported by anyone (e.g. a CLI app)
       t.match(manifest.scripts?.build ?? '', /tsc .*--outDir dist/, `${manifest.name}: build script compiles to dist/`)
       t.same(manifest.files, ['dist'], `${manifest.name}: files = dist`)
@@ -77,7 +86,9 @@ t.test('each app boots from its production deploy folder against MariaDB and SQS
     t.ok(existsSync(join(dir, 'dist')), `${dir}: compiled dist/`)
     t.notOk(existsSync(join(dir, 'src')), 'no TypeScript sources shipped')
     t.same(tsFilesIn(join(dir, 'node_modules')), [], 'no TypeScript left in the workspace packages')
-    for (const dev of ['typescript', 'tap', 'aws-cdk-lib', 'fauxqs']) t.notOk(existsSync(join(dir, 'node_modules', dev)), `production dependencies only: no ${dev}`)
+    for (const dev of ['typescript', 'tap', 'aws-cdk-lib', 'fauxqs']) {
+      t.notOk(existsSync(join(dir, 'node_modules', dev)), `production dependencies only: no ${dev}`)
+    }
   }
 
   const queue = await startTestQueue(t)
@@ -102,7 +113,8 @@ t.test('each app boots from its production deploy folder against MariaDB and SQS
   // eslint-disable-next-line prefer-const -- read by the teardown registered before it starts; a const would throw there if the test fails first
   let api: ReturnType<typeof boot> | undefined
   t.teardown(async () => { await api?.stop(); await worker.stop() })
-  await waitFor('worker (deploy folder) migrated the database', async () => (await database.db.introspection.getTables()).some((tbl) => tbl.name === 'labs'), 60_000)
+  await waitFor('worker (deploy folder) migrated the database', async () =>
+    (await database.db.introspection.getTables()).some((tbl) => tbl.name === 'labs'), 60_000)
     .catch((error: unknown) => { throw new Error(`${String(error)}; worker said:\n${worker.output()}`) })
   t.pass('the worker from its deploy folder applied the migrations')
 
@@ -134,9 +146,14 @@ t.test('each app boots from its production deploy folder against MariaDB and SQS
   const json = { 'content-type': 'application/json' }
   const admin = { authorization: `Bearer ${(await createApiKey(database.db, { role: 'admin', label: 'deploy-folder test', nowMs: Date.now() })).key}`, ...json }
   t.equal((await fetch(`${base}/labs`, { method: 'POST', headers: admin, body: JSON.stringify({ id: 21, name: 'Cold room', address: 'B2' }) })).status, 201)
-  const device = { authorization: `Bearer ${(await (await fetch(`${base}/keys`, { method: 'POST', headers: admin, body: JSON.stringify({ role: 'device', lab_id: 21, label: 'sensor' }) })).json() as { key: string }).key}`, ...json }
+  const issued = await fetch(`${base}/keys`, { method: 'POST', headers: admin, body: JSON.stringify({ role: 'device', lab_id: 21, label: 'sensor' }) })
+  const device = { authorization: `Bearer ${(await issued.json() as { key: string }).key}`, ...json }
   const start = Date.now() - 10 * 60_000
-  const readings = Array.from({ length: 10 }, (_, i) => ({ timestamp: new Date(start + i * 30_000).toISOString(), temperature: `${20 + i}°C`, humidity: '45%' }))
+  const readings = Array.from({ length: 10 }, (_, i) => ({
+    timestamp: new Date(start + i * 30_000).toISOString(),
+    temperature: `${20 + i}°C`,
+    humidity: '45%'
+  }))
   const upload = await fetch(`${base}/labs/21/readings`, { method: 'POST', headers: device, body: JSON.stringify(readings) })
   t.equal(upload.status, 202, 'upload accepted')
   const stored = await waitFor('readings stored by the worker', async () => {

@@ -42,7 +42,13 @@ function expected (sent: Sent[], window: { start: number, end: number }): Expect
   const sumT = inside.reduce((a, s) => a + s.tenthsC, 0)
   const sumH = inside.reduce((a, s) => a + s.humidityTenths, 0)
   const hundredths = (sumTenths: number): string => (Math.round(sumTenths * 10 / n) / 100).toFixed(2)
-  return { readings: n, avg_temp: `${hundredths(sumT)}°C`, avg_humidity: `${hundredths(sumH)}%`, avg_temperature_c: sumT / n / 10, avg_humidity_pct: sumH / n / 10 }
+  return {
+    readings: n,
+    avg_temp: `${hundredths(sumT)}°C`,
+    avg_humidity: `${hundredths(sumH)}%`,
+    avg_temperature_c: sumT / n / 10,
+    avg_humidity_pct: sumH / n / 10
+  }
 }
 
 t.test('a day of readings through both routes, stored by the worker, averaged exactly; a repeat changes nothing', async (t) => {
@@ -78,9 +84,17 @@ t.test('a day of readings through both routes, stored by the worker, averaged ex
   const json = { 'content-type': 'application/json' }
   const deviceKeys = new Map<number, Record<string, string>>()
   for (const id of LABS) {
-    const res = await fetch(`${base}/labs`, { method: 'POST', headers: { ...admin, ...json }, body: JSON.stringify({ id, name: `Lab ${id}`, address: 'Building B' }) })
+    const res = await fetch(`${base}/labs`, {
+      method: 'POST',
+      headers: { ...admin, ...json },
+      body: JSON.stringify({ id, name: `Lab ${id}`, address: 'Building B' })
+    })
     t.equal(res.status, 201)
-    const key = await fetch(`${base}/keys`, { method: 'POST', headers: { ...admin, ...json }, body: JSON.stringify({ role: 'device', lab_id: id, label: `sensor ${id}` }) })
+    const key = await fetch(`${base}/keys`, {
+      method: 'POST',
+      headers: { ...admin, ...json },
+      body: JSON.stringify({ role: 'device', lab_id: id, label: `sensor ${id}` })
+    })
     deviceKeys.set(id, { authorization: `Bearer ${(await key.json() as { key: string }).key}`, ...json })
   }
   const readKey = await fetch(`${base}/keys`, { method: 'POST', headers: { ...admin, ...json }, body: JSON.stringify({ role: 'read', label: 'dashboard' }) })
@@ -91,7 +105,10 @@ t.test('a day of readings through both routes, stored by the worker, averaged ex
   const post = async (): Promise<void> => {
     // Labs 11 and 12 through the legacy route (lab_id as number and as string), 13 and 14 through the new one.
     const legacy = (id: number): unknown[] => (sent.get(id) ?? []).map((s, i) => ({
-      lab_id: id === 11 ? id : String(id), timestamp: new Date(s.atMs).toISOString(), temperature: temperatureText(s, i), humidity: i % 2 === 0 ? `${(s.humidityTenths / 10).toFixed(1)}%` : s.humidityTenths / 10
+      lab_id: id === 11 ? id : String(id),
+      timestamp: new Date(s.atMs).toISOString(),
+      temperature: temperatureText(s, i),
+      humidity: i % 2 === 0 ? `${(s.humidityTenths / 10).toFixed(1)}%` : s.humidityTenths / 10
     }))
     const responses = await Promise.all([
       ...[11, 12].map(async (id) => await fetch(`${base}/labs/upload`, { method: 'POST', headers: deviceKeys.get(id), body: JSON.stringify(legacy(id)) })),
@@ -125,8 +142,15 @@ t.test('a day of readings through both routes, stored by the worker, averaged ex
     for (const a of averages) {
       const e = expected(sent.get(a.lab_id) ?? [], { start: Date.parse(a.window_start), end: Date.parse(a.window_end) })
       t.equal(Date.parse(a.window_end) - Date.parse(a.window_start), 86_400_000, `${when}: a 24 h window`)
-      t.same({ readings: a.readings, avg_temp: a.avg_temp, avg_humidity: a.avg_humidity }, { readings: e.readings, avg_temp: e.avg_temp, avg_humidity: e.avg_humidity }, `${when}: lab ${a.lab_id}`)
-      t.ok(Math.abs(a.avg_temperature_c - e.avg_temperature_c) < 0.0005 && Math.abs(a.avg_humidity_pct - e.avg_humidity_pct) < 0.0005, `${when}: lab ${a.lab_id} numeric averages ${a.avg_temperature_c} ≈ ${e.avg_temperature_c}`)
+      t.same(
+        { readings: a.readings, avg_temp: a.avg_temp, avg_humidity: a.avg_humidity },
+        { readings: e.readings, avg_temp: e.avg_temp, avg_humidity: e.avg_humidity },
+        `${when}: lab ${a.lab_id}`
+      )
+      t.ok(
+        Math.abs(a.avg_temperature_c - e.avg_temperature_c) < 0.0005 && Math.abs(a.avg_humidity_pct - e.avg_humidity_pct) < 0.0005,
+        `${when}: lab ${a.lab_id} numeric averages ${a.avg_temperature_c} ≈ ${e.avg_temperature_c}`
+      )
     }
   }
 
@@ -150,8 +174,16 @@ t.test('a day of readings through both routes, stored by the worker, averaged ex
     temperatureMilliC: s.tenthsC * 100,
     humidityMilliPct: s.humidityTenths * 100
   }))
-  t.same(rollupDifferences(await storedRollups(database.db, 'reading_rollups_minute'), expectedBuckets(once, 60_000)), [], 'minute rollups count every reading once')
-  t.same(rollupDifferences(await storedRollups(database.db, 'reading_rollups_hour'), expectedBuckets(once, 3_600_000)), [], 'hour rollups count every reading once')
+  t.same(
+    rollupDifferences(await storedRollups(database.db, 'reading_rollups_minute'), expectedBuckets(once, 60_000)),
+    [],
+    'minute rollups count every reading once'
+  )
+  t.same(
+    rollupDifferences(await storedRollups(database.db, 'reading_rollups_hour'), expectedBuckets(once, 3_600_000)),
+    [],
+    'hour rollups count every reading once'
+  )
 
   const stored = await database.db.selectFrom('readings').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
   t.equal(Number(stored.n), 4 * 2880, 'each reading stored once')

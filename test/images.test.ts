@@ -71,7 +71,10 @@ if (unsupported !== undefined) {
     for (const app of ['api', 'worker'] as const) {
       const size = await imageSize(IMAGES[app])
       t.comment(`${app} image: ${mb(size)} (stand-in base ${mb(baseSize)}, added ${mb(size - baseSize)}: ${await layers(IMAGES[app])})`)
-      const inspect = JSON.parse(await podman(['image', 'inspect', IMAGES[app]])) as Array<{ Config: { User: string, Entrypoint: string[] }, Healthcheck?: { Test: string[] } }>
+      const inspect = JSON.parse(await podman(['image', 'inspect', IMAGES[app]])) as Array<{
+        Config: { User: string, Entrypoint: string[] }
+        Healthcheck?: { Test: string[] }
+      }>
       const config = inspect[0]?.Config
       t.equal(config?.User, 'node', `${app}: runs as the node user`)
       t.same(config?.Entrypoint?.slice(0, 2), ['/usr/bin/tini', '--'], `${app}: tini is PID 1`)
@@ -107,7 +110,14 @@ if (unsupported !== undefined) {
     const tag = `${process.pid}-${Date.now()}`
     const names: string[] = []
     const env = (vars: Record<string, string>): string[] => Object.entries(vars).flatMap(([k, v]) => ['-e', `${k}=${v}`])
-    const common = { DATABASE_URL: database.url, SQS_QUEUE_URL: queue.queueUrl, SQS_ENDPOINT: queue.endpoint, AWS_REGION: queue.region, LOG_LEVEL: 'info', METRICS_EMF: 'false' }
+    const common = {
+      DATABASE_URL: database.url,
+      SQS_QUEUE_URL: queue.queueUrl,
+      SQS_ENDPOINT: queue.endpoint,
+      AWS_REGION: queue.region,
+      LOG_LEVEL: 'info',
+      METRICS_EMF: 'false'
+    }
     const start = async (name: string, image: string, vars: Record<string, string>): Promise<string> => {
       const full = `labclimate-${name}-${tag}`
       names.push(full)
@@ -137,10 +147,17 @@ if (unsupported !== undefined) {
 
     // Keys as an operator makes the first one (straight into the database, as the CLI does); the rest through the API.
     const nowMs = Date.now()
-    const admin = { authorization: `Bearer ${(await createApiKey(database.db, { role: 'admin', label: 'images test', nowMs })).key}`, 'content-type': 'application/json' }
+    const admin = {
+      authorization: `Bearer ${(await createApiKey(database.db, { role: 'admin', label: 'images test', nowMs })).key}`,
+      'content-type': 'application/json'
+    }
     const reader = { authorization: `Bearer ${(await createApiKey(database.db, { role: 'read', label: 'images test', nowMs })).key}` }
     const device = async (id: number): Promise<Record<string, string>> => {
-      t.equal((await fetch(`${base}/labs`, { method: 'POST', headers: admin, body: JSON.stringify({ id, name: `Lab ${id}`, address: 'Building C' }) })).status, 201, `lab ${id} registered`)
+      t.equal((await fetch(`${base}/labs`, {
+        method: 'POST',
+        headers: admin,
+        body: JSON.stringify({ id, name: `Lab ${id}`, address: 'Building C' })
+      })).status, 201, `lab ${id} registered`)
       const res = await fetch(`${base}/keys`, { method: 'POST', headers: admin, body: JSON.stringify({ role: 'device', lab_id: id, label: `sensor ${id}` }) })
       return { authorization: `Bearer ${(await res.json() as { key: string }).key}`, 'content-type': 'application/json' }
     }
@@ -149,7 +166,15 @@ if (unsupported !== undefined) {
     const late = [32, 33, 34, 35, 36, 37]
     const sent = new Map([31, ...late].map((id) => [id, dayBatch(id, endMs)]))
     const upload = async (id: number, headers: Record<string, string>): Promise<Response> =>
-      await fetch(`${base}/labs/${id}/readings`, { method: 'POST', headers, body: JSON.stringify((sent.get(id) ?? []).map((s) => ({ timestamp: new Date(s.atMs).toISOString(), temperature: s.tenthsC / 10, humidity: s.humidityTenths / 10 }))) })
+      await fetch(`${base}/labs/${id}/readings`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify((sent.get(id) ?? []).map((s) => ({
+          timestamp: new Date(s.atMs).toISOString(),
+          temperature: s.tenthsC / 10,
+          humidity: s.humidityTenths / 10
+        })))
+      })
 
     type Average = { lab_id: number, readings: number, avg_temp: string, avg_humidity: string, window_start: string, window_end: string }
     const averages = async (): Promise<Average[]> => await (await fetch(`${base}/labs`, { headers: reader })).json() as Average[]
@@ -186,7 +211,8 @@ if (unsupported !== undefined) {
     t.notMatch(await logs(api) + workerLog, /"level":(50|60)/, 'no error was logged by either container')
 
     // 3. Nothing accepted was lost: a new worker container stores whatever the stopped one left in the queue.
-    const count = async (labId: number): Promise<number> => Number((await database.db.selectFrom('readings').where('lab_id', '=', labId).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)
+    const count = async (labId: number): Promise<number> => Number((await database.db.selectFrom('readings').where('lab_id', '=', labId)
+      .select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)
     const storedAtStop = (await Promise.all(late.map(count))).reduce((a, b) => a + b, 0)
     t.comment(`at the stop: ${storedAtStop} of ${late.length * READINGS} readings stored, ${queueDepth(queue)} messages left in the queue for the next worker`)
     const next = await start('worker2', IMAGES.worker, { ...common, SQS_WAIT_TIME_SECONDS: '1' })
@@ -207,10 +233,13 @@ if (unsupported !== undefined) {
 
     // 4. The hourly maintenance job, run from the worker image with a command override as ECS does.
     const ahead = 9
-    const partitions = async (): Promise<string[]> => (await sql<{ name: string }>`SELECT PARTITION_NAME AS name FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'readings'`.execute(database.db)).rows.map((r) => r.name)
+    const partitions = async (): Promise<string[]> =>
+      (await sql<{ name: string }>`SELECT PARTITION_NAME AS name FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'readings'`
+        .execute(database.db)).rows.map((r) => r.name)
     const farDay = `p${new Date(Math.floor(Date.now() / DAY_MS) * DAY_MS + ahead * DAY_MS).toISOString().slice(0, 10).replaceAll('-', '')}`
     t.notOk((await partitions()).includes(farDay), `no partition ${farDay} before the maintenance run`)
-    const maintenance = await podman(['run', '--rm', '--network', 'host', ...env({ DATABASE_URL: database.url, PARTITIONS_AHEAD_DAYS: String(ahead), ARCHIVE_REQUIRED: 'false', LOG_LEVEL: 'info' }),
+    const maintenance = await podman(['run', '--rm', '--network', 'host',
+      ...env({ DATABASE_URL: database.url, PARTITIONS_AHEAD_DAYS: String(ahead), ARCHIVE_REQUIRED: 'false', LOG_LEVEL: 'info' }),
       IMAGES.worker, 'node', 'dist/maintenance-main.js'])
     t.match(maintenance, /maintenance done/, 'the maintenance entry point runs from the worker image and exits 0')
     t.ok((await partitions()).includes(farDay), `it created the daily partitions ${ahead} days ahead (${farDay})`)
@@ -220,14 +249,16 @@ if (unsupported !== undefined) {
     if (!await mayCreateUsers()) t.comment('bootstrap not run: the test database user may not create users (.ci/setup-mysql.sql)')
     else {
       const roles = roleUsersFor(t, database)
-      const out = await podman(['run', '--rm', '--network', 'host', ...env({ DATABASE_URL: database.url, LOG_LEVEL: 'info', ...roles.env }), IMAGES.worker, 'node', 'dist/admin-main.js', 'bootstrap'])
+      const out = await podman(['run', '--rm', '--network', 'host', ...env({ DATABASE_URL: database.url, LOG_LEVEL: 'info', ...roles.env }),
+        IMAGES.worker, 'node', 'dist/admin-main.js', 'bootstrap'])
         .then((o) => ({ ok: true, o }), (e: unknown) => ({ ok: false, o: String(e) }))
       t.ok(out.ok, `node dist/admin-main.js bootstrap runs from the worker image and exits 0${out.ok ? '' : `: ${out.o}`}`)
       const asWorker = connectDatabase({ url: roles.url('worker'), poolSize: 1 })
       t.teardown(async () => { await asWorker.destroy() })
       const labs = await asWorker.selectFrom('labs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
       t.equal(Number(labs.n), 1 + late.length, 'the worker role user it made logs in and reads the labs')
-      t.equal((await database.db.selectFrom('api_keys').where('role', '=', 'admin').selectAll().execute()).length, 1, 'a live admin key existed: bootstrap made no second one')
+      t.equal((await database.db.selectFrom('api_keys').where('role', '=', 'admin').selectAll().execute()).length, 1,
+        'a live admin key existed: bootstrap made no second one')
     }
   })
 }

@@ -29,7 +29,11 @@ const crossing = [
   ['a package test importing an app', 'packages/config/test/x.test.ts', "import { loadApiConfig } from '../../../apps/api/src/config.ts'"],
   ['an app test importing the root test support', 'apps/worker/test/x.test.ts', "import { waitFor } from '../../../test/support/wait.ts'"],
   ['a root script importing an app test helper', 'scripts/x.ts', "import { buildTestApp } from '../apps/api/test/helper.ts'"],
-  ['an app test importing another package by path', 'apps/worker/test/x.test.ts', "import { migrations } from '../../../packages/store/src/migrations/index.ts'"],
+  [
+    'an app test importing another package by path',
+    'apps/worker/test/x.test.ts',
+    "import { migrations } from '../../../packages/store/src/migrations/index.ts'"
+  ],
   ['a re-export by path', 'packages/admin/src/x.ts', "export { storeReadings } from '../../store/src/index.ts'"],
   ['a dynamic import by path', 'apps/cli/src/x.ts', "await import('../../api/src/app.ts')"],
   ['a spawned path outside the package', 'apps/cli/src/x.ts', "spawn(process.execPath, [fileURLToPath(new URL('../../../scripts/dev.ts', import.meta.url))])"]

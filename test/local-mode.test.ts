@@ -46,11 +46,15 @@ t.test('pnpm dev without a database server: embedded SQLite + SQS, keys that wor
   const posted = await fetch(`${api}/labs/upload`, {
     method: 'POST',
     headers: { authorization: `Bearer ${first.keys.device}`, 'content-type': 'application/json' },
-    body: JSON.stringify([{ lab_id: 1, timestamp: new Date(Date.now() - 60_000).toISOString(), temperature: '70.7°F', humidity: '45%' }, { lab_id: 1, timestamp: Date.now() - 30_000, temperature: 22.5, humidity: 47 }])
+    body: JSON.stringify([
+      { lab_id: 1, timestamp: new Date(Date.now() - 60_000).toISOString(), temperature: '70.7°F', humidity: '45%' },
+      { lab_id: 1, timestamp: Date.now() - 30_000, temperature: 22.5, humidity: 47 }
+    ])
   })
   t.equal(posted.status, 202)
   const labs = async (key: string): Promise<Array<{ lab_id: number, readings: number, avg_temp: string, avg_humidity: string }>> =>
-    await (await fetch(`${api}/labs`, { headers: { authorization: `Bearer ${key}` } })).json() as Array<{ lab_id: number, readings: number, avg_temp: string, avg_humidity: string }>
+    await (await fetch(`${api}/labs`, { headers: { authorization: `Bearer ${key}` } }))
+      .json() as Array<{ lab_id: number, readings: number, avg_temp: string, avg_humidity: string }>
   const seen = await waitFor('the readings in the averages', async () => {
     const all = await labs(first.keys.read)
     return all[0]?.readings === 2 ? all : undefined
@@ -83,7 +87,11 @@ t.test('Ctrl-C at the terminal (SIGINT to the whole process group) right after a
       temperature: 20 + (i % 10) / 10,
       humidity: 40
     }))
-    const res = await fetch(`http://127.0.0.1:${port}/labs/upload`, { method: 'POST', headers: { authorization: `Bearer ${keys.device}`, 'content-type': 'application/json' }, body: JSON.stringify(items) })
+    const res = await fetch(`http://127.0.0.1:${port}/labs/upload`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${keys.device}`, 'content-type': 'application/json' },
+      body: JSON.stringify(items)
+    })
     t.equal(res.status, 202, `upload ${batch}`)
     return ((await res.json()) as { accepted: number }).accepted
   }

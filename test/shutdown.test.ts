@@ -28,7 +28,14 @@ function post (
   sent: () => void
 ): Promise<{ status: number } | { error: string }> {
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      path,
+      method: 'POST',
+      agent,
+      headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }
+    }, (res) => {
       res.resume()
       res.once('end', () => resolve({ status: res.statusCode ?? 0 }))
     })
@@ -42,7 +49,8 @@ async function apiUnderLoad (t: Test, { allOnWire }: { allOnWire: boolean }): Pr
   const database = await createTestDatabase(t)
   const nowMs = Date.now()
   await database.db.insertInto('labs').values([1, 2, 3, 4].map((id) => ({ id, name: `Lab ${id}`, address: '', created_at_ms: nowMs }))).execute()
-  const keys = await Promise.all([1, 2, 3, 4].map(async (labId) => `Bearer ${(await createApiKey(database.db, { role: 'device', labId, label: 'd', nowMs })).key}`))
+  const keys = await Promise.all([1, 2, 3, 4].map(async (labId) =>
+    `Bearer ${(await createApiKey(database.db, { role: 'device', labId, label: 'd', nowMs })).key}`))
   const port = await freePort()
   // A long coalescing window keeps readings buffered in the API when SIGTERM arrives: the flush on close is what is tested.
   const api = startApp('apps/api/src/server.ts', {
@@ -69,7 +77,14 @@ async function apiUnderLoad (t: Test, { allOnWire }: { allOnWire: boolean }): Pr
     sent.set(String(i), items)
     let wrote = (): void => {}
     written.push(new Promise((resolve) => { wrote = resolve }))
-    return post(port, agent, '/labs/upload', { authorization: keys[labId - 1] ?? '' }, JSON.stringify(items.map((r) => ({ lab_id: r.labId, timestamp: r.ts, temperature: 21, humidity: 45 }))), () => { onWire[i] = true; wrote() })
+    return post(
+      port,
+      agent,
+      '/labs/upload',
+      { authorization: keys[labId - 1] ?? '' },
+      JSON.stringify(items.map((r) => ({ lab_id: r.labId, timestamp: r.ts, temperature: 21, humidity: 45 }))),
+      () => { onWire[i] = true; wrote() }
+    )
   })
   // SIGTERM after 100 ms (some requests in flight, others still queued in the client), or once every request is
   // on the wire: see the test below.
@@ -98,7 +113,8 @@ async function apiUnderLoad (t: Test, { allOnWire }: { allOnWire: boolean }): Pr
   const key = (labId: number, ts: number): string => `${labId}:${ts}`
   const queued = new Set(onQueue.map((r) => key(r.labId, r.recordedAtMs)))
   t.equal(accepted.filter((r) => !queued.has(key(r.labId, r.ts))).length, 0, 'every reading answered 202 is on the queue')
-  t.ok(queuedAtStop < accepted.length, `readings were still in the API when SIGTERM came (${queuedAtStop} of ${accepted.length} on the queue then): the flush on close was tested`)
+  t.ok(queuedAtStop < accepted.length, `readings were still in the API when SIGTERM came (${queuedAtStop} of ${accepted.length} on the queue then): ` +
+    'the flush on close was tested')
 }
 
 t.test('SIGTERM to the API under load: every accepted reading reaches SQS, no accepted request is cut off', async (t) => {
@@ -122,8 +138,19 @@ t.test('SIGTERM to the worker mid-run: it finishes its batch and exits; nothing 
     for (let i = 0; i < 2880; i++) all.push({ labId: lab, recordedAtMs: T0 + i * 30_000, temperatureMilliC: 20000 + lab, humidityMilliPct: 40000 + i })
   }
   await producer.enqueue(all)
-  const env = { DATABASE_URL: database.url, SQS_QUEUE_URL: queue.queueUrl, SQS_ENDPOINT: queue.endpoint, AWS_REGION: queue.region, LOG_LEVEL: 'warn', SQS_WAIT_TIME_SECONDS: '1', WORKER_CONSUMERS: '2' }
-  const count = async (): Promise<number> => Number((await database.db.selectFrom('readings').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst().catch(() => undefined))?.n ?? 0)
+  const env = {
+    DATABASE_URL: database.url,
+    SQS_QUEUE_URL: queue.queueUrl,
+    SQS_ENDPOINT: queue.endpoint,
+    AWS_REGION: queue.region,
+    LOG_LEVEL: 'warn',
+    SQS_WAIT_TIME_SECONDS: '1',
+    WORKER_CONSUMERS: '2'
+  }
+  const count = async (): Promise<number> => {
+    const row = await database.db.selectFrom('readings').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst().catch(() => undefined)
+    return Number(row?.n ?? 0)
+  }
 
   const first = startApp('apps/worker/src/main.ts', env)
   t.teardown(async () => { await first.stop() })
@@ -145,5 +172,6 @@ t.test('SIGTERM to the worker mid-run: it finishes its batch and exits; nothing 
   await waitFor('queue drained', () => queueDepth(queue) === 0)
   t.equal(queueDepth(queue, queue.dlqName), 0, 'no message reached the DLQ because of the stop')
   t.ok(heldAtStop > 0, `the worker held ${heldAtStop} messages when SIGTERM came`)
-  t.ok(storedAtStop > 0 && storedAtStop < all.length, `${storedAtStop} of ${all.length} readings stored by the first worker: the rest were still queued at SIGTERM, left for the second`)
+  t.ok(storedAtStop > 0 && storedAtStop < all.length, `${storedAtStop} of ${all.length} readings stored by the first worker: ` +
+    'the rest were still queued at SIGTERM, left for the second')
 })

@@ -33,14 +33,18 @@ t.test('producer: entries SQS lists as failed reject exactly their callers; ever
     temperatureMilliC: 20_000,
     humidityMilliPct: 40_000
   })))
-  const outcomes = await Promise.all(callers.map(async (readings) => await producer.enqueue(readings).then(() => 'done', (error: unknown) => error instanceof EnqueueError ? 'refused' : String(error))))
+  const outcomes = await Promise.all(callers.map(async (readings) =>
+    await producer.enqueue(readings).then(() => 'done', (error: unknown) => error instanceof EnqueueError ? 'refused' : String(error))))
 
-  const partial = proxy.calls.filter((c) => c.action === 'SendMessageBatch' && ((c.response.Failed as unknown[] | undefined) ?? []).length > 0 && ((c.response.Successful as unknown[] | undefined) ?? []).length > 0)
+  const partial = proxy.calls.filter((c) => c.action === 'SendMessageBatch' &&
+    ((c.response.Failed as unknown[] | undefined) ?? []).length > 0 &&
+    ((c.response.Successful as unknown[] | undefined) ?? []).length > 0)
   t.ok(partial.length > 0, `${partial.length} SendMessageBatch calls succeeded with some entries failed`)
   t.ok(outcomes.includes('refused'), `some callers were refused (${outcomes.filter((o) => o === 'refused').length} of ${outcomes.length})`)
   t.same(outcomes.filter((o) => o !== 'done' && o !== 'refused'), [], 'no other outcome')
   const queued = new Set(onQueue(queue))
-  const lostAfterDone = callers.filter((_, c) => outcomes[c] === 'done').flatMap((readings) => readings.filter((r) => !queued.has(`${r.labId}:${r.recordedAtMs}`)))
+  const lostAfterDone = callers.filter((_, c) => outcomes[c] === 'done')
+    .flatMap((readings) => readings.filter((r) => !queued.has(`${r.labId}:${r.recordedAtMs}`)))
   t.equal(lostAfterDone.length, 0, 'every reading of a caller told "done" is on the queue')
 })
 
@@ -88,7 +92,10 @@ t.test('API: a SendMessageBatch with failed entries never gives 202; entries tha
   t.equal(refused.status, 503, 'every attempt had the entry failed: 503, not 202')
   t.match(refused.headers.get('content-type'), /application\/problem\+json/)
   t.ok(refused.headers.get('retry-after') !== null, 'with Retry-After')
-  t.ok(proxy.calls.some((c) => c.action === 'SendMessageBatch' && ((c.response.Failed as unknown[] | undefined) ?? []).length > 0), 'the call itself succeeded, listing the entry in Failed')
+  t.ok(
+    proxy.calls.some((c) => c.action === 'SendMessageBatch' && ((c.response.Failed as unknown[] | undefined) ?? []).length > 0),
+    'the call itself succeeded, listing the entry in Failed'
+  )
   t.same(onQueue(queue), [], 'and nothing of it is on the queue')
 
   mode = 'once'

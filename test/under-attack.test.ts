@@ -69,7 +69,8 @@ async function userStatements (user: string): Promise<{ read: () => Promise<numb
         read: async () => {
           const c = await createAdminConnection()
           try {
-            const [rows] = await c.query("SELECT COALESCE(SUM(COUNT_STAR), 0) AS n FROM performance_schema.events_statements_summary_by_user_by_event_name WHERE USER = ? AND EVENT_NAME = 'statement/sql/select'", [user])
+            const [rows] = await c.query('SELECT COALESCE(SUM(COUNT_STAR), 0) AS n FROM performance_schema.events_statements_summary_by_user_by_event_name ' +
+              "WHERE USER = ? AND EVENT_NAME = 'statement/sql/select'", [user])
             return Number((rows as Array<{ n: number }>)[0]?.n ?? 0)
           } finally { await c.end() }
         }
@@ -149,11 +150,27 @@ t.test('50 devices upload their day while an attacker floods tokens and hostile 
   const attackerKey = deviceKeys.pop() as string
   const attackerLab = DEVICES + 1
 
-  const env = { SQS_QUEUE_URL: queue.queueUrl, SQS_ENDPOINT: queue.endpoint, AWS_REGION: queue.region, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', LOG_LEVEL: 'warn', METRICS_EMF: 'false' }
+  const env = {
+    SQS_QUEUE_URL: queue.queueUrl,
+    SQS_ENDPOINT: queue.endpoint,
+    AWS_REGION: queue.region,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    LOG_LEVEL: 'warn',
+    METRICS_EMF: 'false'
+  }
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
   // Production settings, with the client address taken from X-Forwarded-For as behind the ALB.
-  const api: AppProcess = startApp('apps/api/src/server.ts', { ...env, DATABASE_URL: apiUrl.toString(), PORT: String(port), HOST: '127.0.0.1', NODE_OPTIONS: TASK_HEAP, TRUST_PROXY_HOPS: '1', AUTH_FAILURES_PER_MINUTE: String(FAILURES_PER_MINUTE) })
+  const api: AppProcess = startApp('apps/api/src/server.ts', {
+    ...env,
+    DATABASE_URL: apiUrl.toString(),
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    NODE_OPTIONS: TASK_HEAP,
+    TRUST_PROXY_HOPS: '1',
+    AUTH_FAILURES_PER_MINUTE: String(FAILURES_PER_MINUTE)
+  })
   // eslint-disable-next-line prefer-const -- read by the teardown registered before it starts; a const would throw there if the test fails first
   let worker: AppProcess | undefined
   t.teardown(async () => { await api.stop(); await worker?.stop() })
@@ -170,8 +187,17 @@ t.test('50 devices upload their day while an attacker floods tokens and hostile 
   const devices = async (): Promise<void> => {
     await pool(5, deviceKeys.map((key, i) => async () => {
       const lab = i + 1
-      const body = JSON.stringify(Array.from({ length: READINGS }, (_, r) => ({ lab_id: lab, timestamp: new Date(dayStart + r * 30_000).toISOString(), temperature: `${(18 + ((r + lab) % 80) / 10).toFixed(1)}°C`, humidity: `${40 + (r % 30)}%` })))
-      const res = await fetch(`${base}/labs/upload`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-forwarded-for': `198.51.100.${lab}` }, body })
+      const body = JSON.stringify(Array.from({ length: READINGS }, (_, r) => ({
+        lab_id: lab,
+        timestamp: new Date(dayStart + r * 30_000).toISOString(),
+        temperature: `${(18 + ((r + lab) % 80) / 10).toFixed(1)}°C`,
+        humidity: `${40 + (r % 30)}%`
+      })))
+      const res = await fetch(`${base}/labs/upload`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-forwarded-for': `198.51.100.${lab}` },
+        body
+      })
       deviceStatus[i] = res.status
       deviceAccepted[i] = res.status === 202 ? (await res.json() as { accepted: number }).accepted : (await res.text(), 0)
     }))
@@ -204,14 +230,22 @@ t.test('50 devices upload their day while an attacker floods tokens and hostile 
   const hostile = async (): Promise<void> => {
     await pool(2, hostileBodies(attackerLab).map(({ url, body }) => async () => {
       const started = performance.now()
-      const res = await fetch(`${base}${url}`, { method: 'POST', headers: { authorization: `Bearer ${attackerKey}`, 'content-type': 'application/json', 'x-forwarded-for': ATTACKER }, body })
+      const res = await fetch(`${base}${url}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${attackerKey}`, 'content-type': 'application/json', 'x-forwarded-for': ATTACKER },
+        body
+      })
       const text = await res.text()
       hostileAnswers.push({ status: res.status, bytes: Buffer.byteLength(text), ms: performance.now() - started })
       note(res.status)
     }))
     // And all at once: the key's body budget answers 429 before reading them.
     await Promise.all(hostileBodies(attackerLab).map(async ({ url, body }) => {
-      const res = await fetch(`${base}${url}`, { method: 'POST', headers: { authorization: `Bearer ${attackerKey}`, 'content-type': 'application/json', 'x-forwarded-for': ATTACKER }, body })
+      const res = await fetch(`${base}${url}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${attackerKey}`, 'content-type': 'application/json', 'x-forwarded-for': ATTACKER },
+        body
+      })
       await res.arrayBuffer()
       burstStatus.push(res.status)
       note(res.status)
@@ -238,11 +272,16 @@ t.test('50 devices upload their day while an attacker floods tokens and hostile 
   t.equal([...attackerStatus.values()].reduce((a, b) => a + b, 0), FLOOD + 2 * HOSTILE, 'every attacking request was answered')
   t.ok(hostileAnswers.every((a) => [400, 413, 422].includes(a.status)), `hostile bodies two at a time: ${JSON.stringify(hostileAnswers.map((a) => a.status))}`)
   // How many of these find the key's budget taken depends on how fast the others are answered.
-  t.ok(burstStatus.every((s) => [400, 413, 422, 429].includes(s)) && burstStatus.includes(429), `hostile bodies all at once: ${burstStatus.filter((s) => s === 429).length} of ${HOSTILE} refused (429) before their bodies were read`)
-  t.ok(hostileAnswers.every((a) => a.bytes < 16_384), `hostile bodies: answers of at most ${Math.max(...hostileAnswers.map((a) => a.bytes))} bytes, slowest ${Math.max(...hostileAnswers.map((a) => a.ms)).toFixed(0)} ms (with everything else going on)`)
+  t.ok(burstStatus.every((s) => [400, 413, 422, 429].includes(s)) && burstStatus.includes(429),
+    `hostile bodies all at once: ${burstStatus.filter((s) => s === 429).length} of ${HOSTILE} refused (429) before their bodies were read`)
+  t.ok(hostileAnswers.every((a) => a.bytes < 16_384),
+    `hostile bodies: answers of at most ${Math.max(...hostileAnswers.map((a) => a.bytes))} bytes, ` +
+    `slowest ${Math.max(...hostileAnswers.map((a) => a.ms)).toFixed(0)} ms (with everything else going on)`)
 
   // Memory.
-  t.ok(peakMb < PEAK_RSS_LIMIT_MB, `API peak resident memory (VmHWM) ${peakMb.toFixed(0)} MB (idle ${idleMb.toFixed(0)} MB, sampled peak ${peakSampledMb.toFixed(0)} MB), under ${PEAK_RSS_LIMIT_MB} MB`)
+  t.ok(peakMb < PEAK_RSS_LIMIT_MB,
+    `API peak resident memory (VmHWM) ${peakMb.toFixed(0)} MB (idle ${idleMb.toFixed(0)} MB, sampled peak ${peakSampledMb.toFixed(0)} MB), ` +
+    `under ${PEAK_RSS_LIMIT_MB} MB`)
 
   // Database statements of the API's user during the attack: the devices' keys and labs were loaded at start,
   // so these are the bad tokens' lookups, bounded by the per-address budget per started minute.
@@ -250,7 +289,9 @@ t.test('50 devices upload their day while an attacker floods tokens and hostile 
   if (counter === undefined) {
     t.pass('SKIPPED: the database server offers no per-user statement counters to this test')
   } else {
-    t.ok((selectsDuring ?? Infinity) <= FAILURES_PER_MINUTE * windows, `${FLOOD} bad-token requests in ${(attackMs / 1000).toFixed(1)} s caused ${selectsDuring} SELECTs by the API's user (${counter.source}); bound ${FAILURES_PER_MINUTE} per address and minute`)
+    t.ok((selectsDuring ?? Infinity) <= FAILURES_PER_MINUTE * windows,
+      `${FLOOD} bad-token requests in ${(attackMs / 1000).toFixed(1)} s caused ${selectsDuring} SELECTs by the API's user (${counter.source}); ` +
+      `bound ${FAILURES_PER_MINUTE} per address and minute`)
   }
 
   // Stored exactly once: each lab has its 2,880 readings, and its rollups count each once.
@@ -258,8 +299,10 @@ t.test('50 devices upload their day while an attacker floods tokens and hostile 
     const rows = await database.db.selectFrom('readings').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
     return Number(rows.n) >= DEVICES * READINGS && queueDepth(queue) === 0
   }, 120_000, 250)
-  const perLab = await database.db.selectFrom('readings').select(['lab_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('lab_id').orderBy('lab_id').execute()
-  t.same(perLab.map((r) => [r.lab_id, Number(r.n)]), Array.from({ length: DEVICES }, (_, i) => [i + 1, READINGS]), 'each device\'s readings stored once; nothing of the attacker\'s')
+  const perLab = await database.db.selectFrom('readings').select(['lab_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .groupBy('lab_id').orderBy('lab_id').execute()
+  t.same(perLab.map((r) => [r.lab_id, Number(r.n)]), Array.from({ length: DEVICES }, (_, i) => [i + 1, READINGS]),
+    'each device\'s readings stored once; nothing of the attacker\'s')
   const rollups = await sql<{ n: number }>`SELECT COALESCE(SUM(reading_count), 0) AS n FROM reading_rollups_hour`.execute(database.db)
   t.equal(Number(rollups.rows[0]?.n), DEVICES * READINGS, 'the hour rollups count each reading once')
   t.equal(queueDepth(queue, queue.dlqName), 0, 'nothing went to the dead-letter queue')

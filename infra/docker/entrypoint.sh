@@ -5,7 +5,8 @@
 set -eu
 if [ -z "${DATABASE_URL:-}" ] && [ -n "${DB_HOST:-}" ]; then
   enc () { node -e 'process.stdout.write(encodeURIComponent(process.argv[1]))' "$1"; }
-  DATABASE_URL="mysql://$(enc "${DB_USER:?DB_USER is required with DB_HOST}"):$(enc "${DB_PASSWORD:?DB_PASSWORD is required with DB_HOST}")@${DB_HOST}:${DB_PORT:-3306}/${DB_NAME:?DB_NAME is required with DB_HOST}"
+  DATABASE_URL="mysql://$(enc "${DB_USER:?DB_USER is required with DB_HOST}"):$(
+    enc "${DB_PASSWORD:?DB_PASSWORD is required with DB_HOST}")@${DB_HOST}:${DB_PORT:-3306}/${DB_NAME:?DB_NAME is required with DB_HOST}"
   export DATABASE_URL
   unset DB_PASSWORD
 fi

@@ -13,7 +13,8 @@ function publish (dir: string): void {
   const manifest = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>
   const publishConfig = manifest.publishConfig as Record<string, unknown> | undefined
   if (publishConfig === undefined) {
-    throw new Error(`${file}: no publishConfig. Every workspace package the apps depend on needs "files": ["dist"], "publishConfig": { "exports": { ".": "./dist/index.js" } } and the "build" script, as packages/contract has (docs/deploy.md, "Images").`)
+    throw new Error(`${file}: no publishConfig. Every workspace package the apps depend on needs "files": ["dist"], ` +
+      '"publishConfig": { "exports": { ".": "./dist/index.js" } } and the "build" script, as packages/contract has (docs/deploy.md, "Images").')
   }
   const { publishConfig: _, scripts, ...rest } = manifest
   const next: Record<string, unknown> = { ...rest, ...publishConfig }

@@ -35,7 +35,9 @@ async function serverStartedAtMs (): Promise<number> {
   } finally { await connection.end() }
 }
 
-t.test('exactly once under SIGKILL, a database restart and duplicate deliveries', { skip: ownServer === undefined ? 'restarts only the suite\'s own MariaDB: run it with pnpm test, without TEST_DATABASE_URL' : false }, async (t) => {
+t.test('exactly once under SIGKILL, a database restart and duplicate deliveries', {
+  skip: ownServer === undefined ? 'restarts only the suite\'s own MariaDB: run it with pnpm test, without TEST_DATABASE_URL' : false
+}, async (t) => {
   const queue = await startTestQueue(t, { maxReceiveCount: 10, visibilityTimeoutSeconds: 10 })
   const database = await createTestDatabase(t)
   const nowMs = Date.now()
@@ -83,7 +85,11 @@ t.test('exactly once under SIGKILL, a database restart and duplicate deliveries'
       figures.readingsSent += items.length
       for (let attempt = 0; ; attempt++) {
         figures.requests++
-        const res = await fetch(`${base}/labs/upload`, { method: 'POST', headers: { authorization: keys.get(labId) ?? '', 'content-type': 'application/json' }, body }).catch(() => undefined)
+        const res = await fetch(`${base}/labs/upload`, {
+          method: 'POST',
+          headers: { authorization: keys.get(labId) ?? '', 'content-type': 'application/json' },
+          body
+        }).catch(() => undefined)
         if (res?.status === 202) {
           const answer = await res.json() as { rejected: Array<{ index: number }> }
           const refusedIdx = new Set(answer.rejected.map((r) => r.index))
@@ -178,18 +184,32 @@ t.test('exactly once under SIGKILL, a database restart and duplicate deliveries'
     const [temperatureMilliC, humidityMilliPct] = v.split(':').map(Number) as [number, number]
     return { labId, recordedAtMs: atMs, temperatureMilliC, humidityMilliPct }
   })
-  t.same(rollupDifferences(await storedRollups(database.db, 'reading_rollups_minute'), expectedBuckets(sentReadings, 60_000)), [], 'minute rollups equal what the clients sent')
-  t.same(rollupDifferences(await storedRollups(database.db, 'reading_rollups_hour'), expectedBuckets(sentReadings, 3_600_000)), [], 'hour rollups equal what the clients sent')
+  t.same(
+    rollupDifferences(await storedRollups(database.db, 'reading_rollups_minute'), expectedBuckets(sentReadings, 60_000)),
+    [],
+    'minute rollups equal what the clients sent'
+  )
+  t.same(
+    rollupDifferences(await storedRollups(database.db, 'reading_rollups_hour'), expectedBuckets(sentReadings, 3_600_000)),
+    [],
+    'hour rollups equal what the clients sent'
+  )
 
   // The faults happened, and hit work in progress.
-  t.ok(restart.before < restart.began - 2000 && restart.after >= restart.began - 1000, `the database server really restarted (started ${restart.began - restart.before} ms before the restart, then ${restart.after - restart.began} ms after it began)`)
+  t.ok(restart.before < restart.began - 2000 && restart.after >= restart.began - 1000,
+    `the database server really restarted (started ${restart.began - restart.before} ms before the restart, ` +
+    `then ${restart.after - restart.began} ms after it began)`)
   killed.forEach((k, i) => {
     t.equal(k.signal, 'SIGKILL', `worker kill ${i + 1}: the worker was running and died of SIGKILL`)
     figures.redeliveredAfterKill[i] = k.inflight.filter((f) => f.message.approximateReceiveCount > f.count).length
-    t.equal(figures.redeliveredAfterKill[i], k.inflight.length, `worker kill ${i + 1}: each of the ${k.inflight.length} messages it abandoned was received again (receive counts ${k.inflight.map((f) => `${f.count}→${f.message.approximateReceiveCount}`).join(' ')})`)
+    t.equal(figures.redeliveredAfterKill[i], k.inflight.length,
+      `worker kill ${i + 1}: each of the ${k.inflight.length} messages it abandoned was received again ` +
+      `(receive counts ${k.inflight.map((f) => `${f.count}→${f.message.approximateReceiveCount}`).join(' ')})`)
   })
   // The first kill races the worker's deletes (it may abandon nothing); the second, during the outage, cannot.
-  t.ok((killed[1]?.inflight.length ?? 0) > 0, `the kill during the database outage hit a batch in hand: ${killed.map((k) => k.inflight.length).join(' and ')} messages abandoned in flight by the two kills`)
+  t.ok((killed[1]?.inflight.length ?? 0) > 0,
+    `the kill during the database outage hit a batch in hand: ${killed.map((k) => k.inflight.length).join(' and ')} ` +
+    'messages abandoned in flight by the two kills')
 
   const summary = {
     ...figures,
