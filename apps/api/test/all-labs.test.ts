@@ -99,7 +99,8 @@ t.test('?lab_id= keeps only the labs named (with pages), and bad parameters are 
   const page = await ctx.app.inject({ method: 'GET', url: '/labs?lab_id=21,3,8&limit=1&after=3', headers: ctx.reader })
   t.same(page.json().map((a: { lab_id: number }) => a.lab_id), [8])
   t.equal(page.headers.link, '</labs?lab_id=21,3,8&limit=1&after=8>; rel="next"')
-  for (const bad of ['lab_id=1,,2', 'lab_id=abc', 'lab_id=0', 'limit=0', 'limit=10001', 'limit=1e3', 'after=-1', `lab_id=${Array.from({ length: 1001 }, (_, i) => i + 1).join(',')}`]) {
+  const tooMany = `lab_id=${Array.from({ length: 1001 }, (_, i) => i + 1).join(',')}`
+  for (const bad of ['lab_id=1,,2', 'lab_id=abc', 'lab_id=0', 'limit=0', 'limit=10001', 'limit=1e3', 'after=-1', tooMany]) {
     const res = await ctx.app.inject({ method: 'GET', url: `/labs?${bad}`, headers: ctx.reader })
     t.equal(res.statusCode, 400, bad)
     t.match(res.headers['content-type'], /application\/problem\+json/, bad)

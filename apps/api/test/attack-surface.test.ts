@@ -43,7 +43,10 @@ async function sqsProxy (
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
   t.teardown(() => { proxy.close() })
   const address = proxy.address()
-  return { endpoint: `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`, forwardTo: (endpoint) => { upstreamBase = endpoint } }
+  return {
+    endpoint: `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`,
+    forwardTo: (endpoint) => { upstreamBase = endpoint }
+  }
 }
 
 interface Setup {
@@ -95,7 +98,12 @@ async function setup (t: Test, options: SetupOptions = {}): Promise<Setup> {
 t.test('tokens that cannot be keys cost no lookup; unknown ones cost at most the address budget; known keys are never held back', async (t) => {
   const { api, counter, device } = await setup(t, { authFailuresPerMinute: 20 })
   const before = counter.statements()
-  const upload = await api.inject({ method: 'POST', url: '/labs/1/readings', headers: device, payload: { timestamp: Date.now(), temperature: 20, humidity: 40 } })
+  const upload = await api.inject({
+    method: 'POST',
+    url: '/labs/1/readings',
+    headers: device,
+    payload: { timestamp: Date.now(), temperature: 20, humidity: 40 }
+  })
   t.equal(upload.statusCode, 202, 'a key made before the app started')
   t.equal(counter.statements() - before, 0, 'no statement: the key and the lab were loaded at start')
 
@@ -120,13 +128,20 @@ t.test('tokens that cannot be keys cost no lookup; unknown ones cost at most the
   t.equal(limited.headers['content-type'], PROBLEM)
   t.ok(Number(limited.headers['retry-after']) > 0)
   t.match(limited.json().detail, /failed authentications/)
-  const sameNat = await api.inject({ method: 'POST', url: '/labs/1/readings', headers: device, remoteAddress: '203.0.113.9', payload: { timestamp: Date.now(), temperature: 20, humidity: 40 } })
+  const sameNat = await api.inject({
+    method: 'POST',
+    url: '/labs/1/readings',
+    headers: device,
+    remoteAddress: '203.0.113.9',
+    payload: { timestamp: Date.now(), temperature: 20, humidity: 40 }
+  })
   t.equal(sameNat.statusCode, 202, 'a known device key from the same address is not held back')
 
   // One lookup per token, however many requests carry it at once, and a refused token is remembered.
   const one = wellFormed()
   const mark = keyLookups()
-  const same = await Promise.all(Array.from({ length: 50 }, async () => (await api.inject({ method: 'GET', url: '/labs', headers: bearer(one), remoteAddress: '198.51.100.1' })).statusCode))
+  const same = await Promise.all(Array.from({ length: 50 }, async () =>
+    (await api.inject({ method: 'GET', url: '/labs', headers: bearer(one), remoteAddress: '198.51.100.1' })).statusCode))
   t.same([...new Set(same)], [401])
   t.equal(keyLookups() - mark, 1, '50 concurrent requests with the same unknown token: one lookup')
   await api.inject({ method: 'GET', url: '/labs', headers: bearer(one), remoteAddress: '198.51.100.1' })
@@ -137,7 +152,8 @@ t.test('behind a proxy the client address is the last X-Forwarded-For entry; spo
   const { api } = await setup(t, { authFailuresPerMinute: 3, trustProxyHops: 1 })
   const codes: number[] = []
   for (let i = 0; i < 5; i++) {
-    codes.push((await api.inject({ method: 'GET', url: '/labs', headers: { ...bearer(wellFormed()), 'x-forwarded-for': `10.9.9.${i}, 192.0.2.7` } })).statusCode)
+    const headers = { ...bearer(wellFormed()), 'x-forwarded-for': `10.9.9.${i}, 192.0.2.7` }
+    codes.push((await api.inject({ method: 'GET', url: '/labs', headers })).statusCode)
   }
   t.same(codes, [401, 401, 401, 429, 429], 'one client (192.0.2.7) whatever it puts first')
   const other = await api.inject({ method: 'GET', url: '/labs', headers: { ...bearer(wellFormed()), 'x-forwarded-for': '192.0.2.8' } })
@@ -235,7 +251,8 @@ t.test('hostile bodies answer in a few KB, listing the first 100 problems and co
   t.equal((mixed.body.rejected as unknown[]).length, MAX_LISTED_PROBLEMS)
   t.match(mixed.body.message, /500 rejected \(the first 100 are listed\)/)
 
-  for (const [what, payload] of [['wide objects', `[{${Array.from({ length: 250_000 }, (_, i) => `"k${i}":0`).join(',')}}]`], ['{} items', `[${'{},'.repeat(1_000_000)}{}]`]] as const) {
+  const wideObject = `[{${Array.from({ length: 250_000 }, (_, i) => `"k${i}":0`).join(',')}}]`
+  for (const [what, payload] of [['wide objects', wideObject], ['{} items', `[${'{},'.repeat(1_000_000)}{}]`]] as const) {
     const res = await post(payload)
     t.equal(res.status, 413, `${what}: refused before parsing`)
     t.ok(res.bytes < 1024, `${what}: ${res.bytes} bytes in ${res.ms.toFixed(0)} ms`)
@@ -246,7 +263,9 @@ t.test('hostile bodies answer in a few KB, listing the first 100 problems and co
 t.test('when SQS takes part of a request, the 503 says so, and the part it took is on the queue', async (t) => {
   // The first SendMessageBatch passes; every later one fails.
   let sends = 0
-  const proxy = await sqsProxy(t, (target) => target.endsWith('SendMessageBatch') && ++sends > 1 ? { status: 500, body: '{"__type":"InternalFailure","message":"injected"}' } : undefined)
+  const proxy = await sqsProxy(t, (target) => target.endsWith('SendMessageBatch') && ++sends > 1
+    ? { status: 500, body: '{"__type":"InternalFailure","message":"injected"}' }
+    : undefined)
   const { api, queue, device } = await setup(t, { queueEndpoint: proxy.endpoint })
   proxy.forwardTo(queue.endpoint)
   const now = Date.now()

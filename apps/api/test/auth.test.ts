@@ -18,7 +18,13 @@ t.test('keys decide who may do what', async (t) => {
   t.equal((await app.inject({ method: 'GET', url: '/labs', headers: { authorization: 'Bearer lc_not-a-key' } })).statusCode, 401)
   t.equal((await app.inject({ method: 'GET', url: '/labs', headers: { authorization: 'Basic abc' } })).statusCode, 401)
 
-  const expect = async (headers: { authorization: string } | undefined, method: 'GET' | 'POST', url: string, status: number, payload?: object): Promise<void> => {
+  const expect = async (
+    headers: { authorization: string } | undefined,
+    method: 'GET' | 'POST',
+    url: string,
+    status: number,
+    payload?: object
+  ): Promise<void> => {
     const res = await app.inject({ method, url, ...(headers === undefined ? {} : { headers }), ...(payload === undefined ? {} : { payload }) })
     t.equal(res.statusCode, status, `${method} ${url} → ${status}`)
   }
@@ -54,7 +60,12 @@ t.test('keys are shown once, stored only hashed, and revocable', async (t) => {
   t.equal(row.key_hash, createHash('sha256').update(key).digest('hex'), 'only the SHA-256 is stored')
   t.notMatch(JSON.stringify(row), key)
 
-  const post = async (): Promise<number> => (await app.inject({ method: 'POST', url: '/labs/5/readings', headers: { authorization: `Bearer ${key as string}` }, payload: { timestamp: Date.now(), temperature: 20, humidity: 40 } })).statusCode
+  const post = async (): Promise<number> => (await app.inject({
+    method: 'POST',
+    url: '/labs/5/readings',
+    headers: { authorization: `Bearer ${key as string}` },
+    payload: { timestamp: Date.now(), temperature: 20, humidity: 40 }
+  })).statusCode
   t.equal(await post(), 202)
   t.equal((await app.inject({ method: 'DELETE', url: `/keys/${id as number}`, headers: admin })).statusCode, 204)
   t.equal(await post(), 401, 'a revoked key opens nothing')

@@ -8,7 +8,16 @@ import { startWorkerProcess, waitUntilStored } from '@labclimate/testkit/worker'
 import { buildTestApp } from './helper.ts'
 
 const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync'
+]
 const STEP_MS = 30_000
 const MINUTE_MS = 60_000
 const HOUR_MS = 3_600_000
@@ -35,7 +44,9 @@ t.test('the page, its assets and its policy, without a browser', async (t) => {
   t.equal((await app.inject('/labs')).statusCode, 401, 'the data still needs a key')
 })
 
-t.test('in Chromium: the table shows the posted averages, out-of-range highlighted; the chart draws', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (scripts/install-chromium.sh)` }, async (t) => {
+t.test('in Chromium: the table shows the posted averages, out-of-range highlighted; the chart draws', {
+  skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (scripts/install-chromium.sh)`
+}, async (t) => {
   const api = await buildTestApp(t)
   await api.app.listen({ port: 0, host: '127.0.0.1' })
   const address = api.app.server.address()
@@ -62,7 +73,11 @@ t.test('in Chromium: the table shows the posted averages, out-of-range highlight
       temperature: Math.round(lab.temperature(i) * 10) / 10,
       humidity: Math.round(lab.humidity(i) * 10) / 10
     }))
-    const sent = await fetch(`${base}/labs/${id}/readings`, { method: 'POST', headers: { ...(await api.device(id)), 'content-type': 'application/json' }, body: JSON.stringify(readings) })
+    const sent = await fetch(`${base}/labs/${id}/readings`, {
+      method: 'POST',
+      headers: { ...(await api.device(id)), 'content-type': 'application/json' },
+      body: JSON.stringify(readings)
+    })
     t.equal(sent.status, 202)
     t.equal((await sent.json() as { accepted: number }).accepted, count)
     posted.push({
@@ -75,7 +90,8 @@ t.test('in Chromium: the table shows the posted averages, out-of-range highlight
   t.pass('the worker stored what was posted')
   const [office, cold] = posted as [typeof posted[number], typeof posted[number]]
   const { temperatureC, humidityPct } = DASHBOARD_THRESHOLDS
-  t.ok(office.avgT > temperatureC.min && office.avgT < temperatureC.max && office.avgH > humidityPct.min && office.avgH < humidityPct.max, 'the office is in range')
+  t.ok(office.avgT > temperatureC.min && office.avgT < temperatureC.max &&
+    office.avgH > humidityPct.min && office.avgH < humidityPct.max, 'the office is in range')
   t.ok(cold.avgT < temperatureC.min && cold.avgH > humidityPct.max, 'the cold room is out of range on both')
 
   const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true })
@@ -110,7 +126,8 @@ t.test('in Chromium: the table shows the posted averages, out-of-range highlight
   t.equal(await firstId(), String(office.id), 'warmest first')
   await page.locator('#search').fill(String(cold.id))
   const matching = [office, cold].filter((l) => String(l.id).includes(String(cold.id))).map((l) => String(l.id)).sort()
-  const shown = await page.locator('#labs tbody tr').evaluateAll((rows) => rows.map((r) => (r as unknown as { dataset: { labId?: string } }).dataset.labId ?? ''))
+  const shown = await page.locator('#labs tbody tr').evaluateAll((rows) =>
+    rows.map((r) => (r as unknown as { dataset: { labId?: string } }).dataset.labId ?? ''))
   t.same(shown.sort(), matching, 'search keeps the labs whose id matches')
   await page.locator('#search').fill('999999')
   t.equal(await page.locator('#labs tbody tr').count(), 0, 'and none when nothing matches')
@@ -124,7 +141,11 @@ t.test('in Chromium: the table shows the posted averages, out-of-range highlight
   t.equal(Number(await page.locator('#chart').getAttribute('data-points')), minutes, `minute resolution: ${minutes} points`)
   const inked = async (): Promise<{ orange: number, blue: number }> => await page.locator('#chart canvas').evaluate((canvas) => {
     // No DOM types in this project's TypeScript: the canvas API as far as it is used here.
-    const c = canvas as unknown as { width: number, height: number, getContext: (kind: '2d') => { getImageData: (x: number, y: number, w: number, h: number) => { data: Uint8ClampedArray } } }
+    const c = canvas as unknown as {
+      width: number
+      height: number
+      getContext: (kind: '2d') => { getImageData: (x: number, y: number, w: number, h: number) => { data: Uint8ClampedArray } }
+    }
     const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data
     let orange = 0
     let blue = 0
@@ -153,7 +174,9 @@ t.test('in Chromium: the table shows the posted averages, out-of-range highlight
   t.same(problems.filter((p) => !/401/.test(p)), [], 'no script errors and no CSP violations')
 })
 
-t.test('in Chromium: Swagger UI at /docs renders every operation under its CSP', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed` }, async (t) => {
+t.test('in Chromium: Swagger UI at /docs renders every operation under its CSP', {
+  skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed`
+}, async (t) => {
   const api = await buildTestApp(t)
   await api.app.listen({ port: 0, host: '127.0.0.1' })
   const address = api.app.server.address()

@@ -38,7 +38,10 @@ async function drain (queue: TestQueue): Promise<number> {
     const r = await queue.client.send(new ReceiveMessageCommand({ QueueUrl: queue.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }))
     if (r.Messages === undefined || r.Messages.length === 0) return readings
     for (const m of r.Messages) readings += decodeMessage(m.Body ?? '').readings.length
-    await queue.client.send(new DeleteMessageBatchCommand({ QueueUrl: queue.queueUrl, Entries: r.Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })) }))
+    await queue.client.send(new DeleteMessageBatchCommand({
+      QueueUrl: queue.queueUrl,
+      Entries: r.Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' }))
+    }))
   }
 }
 
@@ -54,7 +57,12 @@ t.test('a device key used once gets 202 through a 60 s database outage; past the
   // Made after both started, so neither loaded it at start: each knows it from its one use below.
   const device = { authorization: `Bearer ${(await createApiKey(database.db, { role: 'device', labId: 1, label: 'nightly', nowMs: Date.now() })).key}` }
   const upload = async (server: FastifyInstance): Promise<number> =>
-    (await server.inject({ method: 'POST', url: '/labs/1/readings', headers: device, payload: { timestamp: Date.now(), temperature: 20, humidity: 40 } })).statusCode
+    (await server.inject({
+      method: 'POST',
+      url: '/labs/1/readings',
+      headers: device,
+      payload: { timestamp: Date.now(), temperature: 20, humidity: 40 }
+    })).statusCode
   t.equal(await upload(api), 202, 'used once before the outage')
   t.equal(await upload(bounded), 202)
 

@@ -61,13 +61,20 @@ t.test('the app, with every route it registers recorded', async (t) => {
       t.same(operation.security, access === 'public' ? [] : [{ bearer: [] }], `${method} ${route.url}: security follows auth ${access}`)
       t.equal((operation as { 'x-labclimate-access'?: string })['x-labclimate-access'], access, `${method} ${route.url}: x-labclimate-access`)
       if (route.url !== '/health/live') {
-        t.equal(operation.responses['4XX']?.content?.['application/problem+json']?.schema?.$ref, '#/components/schemas/ProblemDetails', `${method} ${route.url}: 4xx is problem+json`)
+        const problemSchema = operation.responses['4XX']?.content?.['application/problem+json']?.schema?.$ref
+        t.equal(problemSchema, '#/components/schemas/ProblemDetails', `${method} ${route.url}: 4xx is problem+json`)
       }
     }
   }
   const documented = Object.values(doc.paths).reduce((n, ops) => n + Object.keys(ops).length, 0)
   t.equal(documented, operations, 'the document has no operation the app does not route')
-  for (const [method, url, security] of [['get', '/labs', 'bearer'], ['post', '/labs/upload', 'bearer'], ['get', '/health/ready', 'none'], ['delete', '/keys/{keyId}', 'bearer']] as const) {
+  const samples = [
+    ['get', '/labs', 'bearer'],
+    ['post', '/labs/upload', 'bearer'],
+    ['get', '/health/ready', 'none'],
+    ['delete', '/keys/{keyId}', 'bearer']
+  ] as const
+  for (const [method, url, security] of samples) {
     t.ok(doc.paths[url]?.[method] !== undefined, `${method} ${url} is documented`)
     t.equal(doc.paths[url]?.[method]?.security?.length, security === 'none' ? 0 : 1)
   }

@@ -54,7 +54,12 @@ t.test('readiness is red while the database is unreachable and green when it is 
   const admin = { authorization: `Bearer ${(await createApiKey(database.db, { role: 'admin', label: 'a', nowMs: Date.now() })).key}` }
   await server.inject({ method: 'POST', url: '/labs', headers: admin, payload: { id: 1, name: 'Lab', address: 'A' } })
   const device = { authorization: `Bearer ${(await createApiKey(database.db, { role: 'device', labId: 1, label: 'd', nowMs: Date.now() })).key}` }
-  const upload = async (): Promise<number> => (await server.inject({ method: 'POST', url: '/labs/1/readings', headers: device, payload: { timestamp: Date.now(), temperature: 20, humidity: 40 } })).statusCode
+  const upload = async (): Promise<number> => (await server.inject({
+    method: 'POST',
+    url: '/labs/1/readings',
+    headers: device,
+    payload: { timestamp: Date.now(), temperature: 20, humidity: 40 }
+  })).statusCode
   t.equal(await upload(), 202)
   t.equal((await server.inject('/health/ready')).statusCode, 200)
 

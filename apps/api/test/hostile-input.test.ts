@@ -61,14 +61,20 @@ t.test('generated bodies: 202 with every item accounted for, or 4xx problem+json
   }), { numRuns: 300 })
   t.ok(validAccepted > 100, `${validAccepted} valid items among the generated ones were accepted, none refused`)
   await fc.assert(fc.asyncProperty(fc.jsonValue(), async (value) => {
-    const res = await app.inject({ method: 'POST', url: '/labs/1/readings', headers: { ...key, 'content-type': 'application/json' }, payload: JSON.stringify(value) ?? 'null' })
+    const res = await app.inject({
+      method: 'POST',
+      url: '/labs/1/readings',
+      headers: { ...key, 'content-type': 'application/json' },
+      payload: JSON.stringify(value) ?? 'null'
+    })
     return checkAnswer(t, JSON.stringify(value).slice(0, 300), res, [202, 400, 422])
   }), { numRuns: 300 })
   await fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 200 }), async (bytes) => {
     const res = await app.inject({ method: 'POST', url: '/labs/upload', headers: { ...key, 'content-type': 'application/json' }, payload: Buffer.from(bytes) })
     return checkAnswer(t, `bytes ${Buffer.from(bytes).toString('hex').slice(0, 80)}`, res, [202, 400, 422])
   }), { numRuns: 200 })
-  await fc.assert(fc.asyncProperty(fc.dictionary(fc.constantFrom('from', 'to', 'resolution', 'x'), fc.oneof(fc.string(), nasty.map(asQueryValue))), async (query) => {
+  const queries = fc.dictionary(fc.constantFrom('from', 'to', 'resolution', 'x'), fc.oneof(fc.string(), nasty.map(asQueryValue)))
+  await fc.assert(fc.asyncProperty(queries, async (query) => {
     // With a read key, so the query string really reaches validation and the series code.
     const res = await app.inject({ method: 'GET', url: '/labs/1/readings', query, headers: reader })
     return checkAnswer(t, JSON.stringify(query), res, [200, 400])
@@ -107,12 +113,25 @@ t.test('hand-picked hostile bodies', async (t) => {
   const badQuery = await app.inject({ method: 'GET', url: '/labs/1/readings?resolution=second&from=yesterday', headers: reader })
   t.equal(badQuery.statusCode, 400)
   t.match(badQuery.json(), { errors: [{ in: 'querystring' }] })
-  for (const [url, status] of [['/labs/1e999', 400], ['/labs/Infinity', 400], ['/labs/-1', 400], ['/labs/0', 400], ['/labs/9999999999', 404], ['/labs/1%00', 400]] as const) {
+  const badIds = [
+    ['/labs/1e999', 400],
+    ['/labs/Infinity', 400],
+    ['/labs/-1', 400],
+    ['/labs/0', 400],
+    ['/labs/9999999999', 404],
+    ['/labs/1%00', 400]
+  ] as const
+  for (const [url, status] of badIds) {
     const res = await app.inject({ method: 'GET', url, headers: reader })
     t.equal(res.statusCode, status, url)
     t.match(res.headers['content-type'], PROBLEM, url)
   }
-  const hugeId = await app.inject({ method: 'POST', url: '/labs', headers: { ...ctx.admin, 'content-type': 'application/json' }, payload: '{"id":1e999,"name":"x","address":"y"}' })
+  const hugeId = await app.inject({
+    method: 'POST',
+    url: '/labs',
+    headers: { ...ctx.admin, 'content-type': 'application/json' },
+    payload: '{"id":1e999,"name":"x","address":"y"}'
+  })
   t.equal(hugeId.statusCode, 400, 'an id of 1e999 in a body is refused')
   t.equal((await app.inject('/')).statusCode, 200, 'still serving')
 })
@@ -124,7 +143,8 @@ t.test('a slow body gets 408 problem+json; the server keeps serving', async (t) 
   const port = typeof address === 'object' && address !== null ? address.port : 0
   const answer = await new Promise<string>((resolve) => {
     const socket = connect(port, '127.0.0.1', () => {
-      socket.write(`POST /labs/upload HTTP/1.1\r\nHost: x\r\nAuthorization: ${key.authorization}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[{"lab_id":`)
+      socket.write(`POST /labs/upload HTTP/1.1\r\nHost: x\r\nAuthorization: ${key.authorization}\r\n` +
+        'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n[{"lab_id":')
     })
     let text = ''
     socket.on('data', (d) => { text += d.toString() })

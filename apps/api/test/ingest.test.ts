@@ -45,7 +45,11 @@ t.test('POST /labs/upload: valid readings are queued, invalid ones and other lab
   const body = res.json()
   t.same(body.status, true)
   t.equal(body.accepted, 3)
-  t.match(body.rejected, [{ index: 2, reason: /temperature "hot"/ }, { index: 3, reason: /may write only lab 1/ }, { index: 5, reason: /lab_id 2: this API key may write only lab 1/ }])
+  t.match(body.rejected, [
+    { index: 2, reason: /temperature "hot"/ },
+    { index: 3, reason: /may write only lab 1/ },
+    { index: 5, reason: /lab_id 2: this API key may write only lab 1/ }
+  ])
   t.equal(body.rejected.length, 3)
   t.same((await queued(ctx)).sort((a, b) => a.recordedAtMs - b.recordedAtMs), [
     { labId: 1, recordedAtMs: NOW - 90_000, temperatureMilliC: 21500, humidityMilliPct: 50000 },
@@ -57,7 +61,14 @@ t.test('POST /labs/upload: valid readings are queued, invalid ones and other lab
 t.test('a day batch of 2,880 readings fits in one request', async (t) => {
   const ctx = await withLabs(t, 7)
   const start = NOW - 86_400_000 + 30_000
-  const payload = Array.from({ length: 2880 }, (_, i) => ({ lab_id: 7, timestamp: iso(start + i * 30_000), temperature: `${(20 + (i % 50) / 10).toFixed(1)}°C`, humidity: `${40 + (i % 20)}%`, device: 'sensor-7', firmware: '1.2.3' }))
+  const payload = Array.from({ length: 2880 }, (_, i) => ({
+    lab_id: 7,
+    timestamp: iso(start + i * 30_000),
+    temperature: `${(20 + (i % 50) / 10).toFixed(1)}°C`,
+    humidity: `${40 + (i % 20)}%`,
+    device: 'sensor-7',
+    firmware: '1.2.3'
+  }))
   const size = Buffer.byteLength(JSON.stringify(payload))
   t.ok(size > 250_000, `body is ${size} bytes`)
   const res = await ctx.app.inject({ method: 'POST', url: '/labs/upload', headers: ctx.key, payload })
@@ -68,7 +79,12 @@ t.test('a day batch of 2,880 readings fits in one request', async (t) => {
 
 t.test('POST /labs/{labId}/readings takes one reading or an array', async (t) => {
   const ctx = await withLabs(t, 3)
-  const one = await ctx.app.inject({ method: 'POST', url: '/labs/3/readings', headers: ctx.key, payload: { timestamp: iso(NOW), temperature: 20.25, humidity: 41 } })
+  const one = await ctx.app.inject({
+    method: 'POST',
+    url: '/labs/3/readings',
+    headers: ctx.key,
+    payload: { timestamp: iso(NOW), temperature: 20.25, humidity: 41 }
+  })
   t.equal(one.statusCode, 202)
   t.equal(one.json().accepted, 1)
   const many = await ctx.app.inject({
@@ -80,14 +96,29 @@ t.test('POST /labs/{labId}/readings takes one reading or an array', async (t) =>
   t.equal(many.statusCode, 202)
   t.match(many.json(), { accepted: 1, rejected: [{ index: 1, reason: /does not match the lab 3/ }] })
   t.equal((await queued(ctx)).length, 2)
-  const other = await ctx.app.inject({ method: 'POST', url: '/labs/404/readings', headers: ctx.key, payload: { timestamp: iso(NOW), temperature: 20, humidity: 41 } })
+  const other = await ctx.app.inject({
+    method: 'POST',
+    url: '/labs/404/readings',
+    headers: ctx.key,
+    payload: { timestamp: iso(NOW), temperature: 20, humidity: 41 }
+  })
   t.equal(other.statusCode, 403, 'a device key cannot write another lab')
   t.equal(other.headers['content-type'], 'application/problem+json; charset=utf-8')
   // A device key whose lab was never registered (keys are made directly in the database here).
   const orphan = await ctx.device(77)
-  const gone = await ctx.app.inject({ method: 'POST', url: '/labs/77/readings', headers: orphan, payload: { timestamp: iso(NOW), temperature: 20, humidity: 41 } })
+  const gone = await ctx.app.inject({
+    method: 'POST',
+    url: '/labs/77/readings',
+    headers: orphan,
+    payload: { timestamp: iso(NOW), temperature: 20, humidity: 41 }
+  })
   t.equal(gone.statusCode, 404, 'readings of a lab that does not exist are refused')
-  const goneLegacy = await ctx.app.inject({ method: 'POST', url: '/labs/upload', headers: orphan, payload: [{ lab_id: 77, timestamp: iso(NOW), temperature: 20, humidity: 41 }] })
+  const goneLegacy = await ctx.app.inject({
+    method: 'POST',
+    url: '/labs/upload',
+    headers: orphan,
+    payload: [{ lab_id: 77, timestamp: iso(NOW), temperature: 20, humidity: 41 }]
+  })
   t.equal(goneLegacy.statusCode, 422)
   t.match(goneLegacy.json().errors, [{ index: 0, message: /lab 77 does not exist/ }])
 })
@@ -118,10 +149,20 @@ t.test('limits: item count, body size, all items invalid', async (t) => {
   const many = await ctx.app.inject({ method: 'POST', url: '/labs/upload', headers: ctx.key, payload: tooMany })
   t.equal(many.statusCode, 400)
   t.match(many.json().detail, /must NOT have more than 10000 items/)
-  const huge = await ctx.app.inject({ method: 'POST', url: '/labs/upload', payload: `[${('{"lab_id":1,"pad":"' + 'x'.repeat(1000) + '"},').repeat(5000)}{}]`, headers: { ...ctx.key, 'content-type': 'application/json' } })
+  const huge = await ctx.app.inject({
+    method: 'POST',
+    url: '/labs/upload',
+    payload: `[${('{"lab_id":1,"pad":"' + 'x'.repeat(1000) + '"},').repeat(5000)}{}]`,
+    headers: { ...ctx.key, 'content-type': 'application/json' }
+  })
   t.equal(huge.statusCode, 413)
   t.equal(huge.headers['content-type'], 'application/problem+json; charset=utf-8')
-  const allBad = await ctx.app.inject({ method: 'POST', url: '/labs/upload', headers: ctx.key, payload: [{ lab_id: 1, timestamp: 'soon', temperature: 20, humidity: 40 }] })
+  const allBad = await ctx.app.inject({
+    method: 'POST',
+    url: '/labs/upload',
+    headers: ctx.key,
+    payload: [{ lab_id: 1, timestamp: 'soon', temperature: 20, humidity: 40 }]
+  })
   t.equal(allBad.statusCode, 422)
   t.match(allBad.json(), { status: 422, errors: [{ index: 0, path: '/0', message: /timestamp "soon"/ }] })
 })
@@ -129,7 +170,12 @@ t.test('limits: item count, body size, all items invalid', async (t) => {
 t.test('when the queue refuses, the client gets 503 with Retry-After and never 202', async (t) => {
   const ctx = await withLabs(t, 1)
   await ctx.queue.server.stop()
-  const res = await ctx.app.inject({ method: 'POST', url: '/labs/upload', headers: ctx.key, payload: [{ lab_id: 1, timestamp: iso(NOW), temperature: 20, humidity: 40 }] })
+  const res = await ctx.app.inject({
+    method: 'POST',
+    url: '/labs/upload',
+    headers: ctx.key,
+    payload: [{ lab_id: 1, timestamp: iso(NOW), temperature: 20, humidity: 40 }]
+  })
   t.equal(res.statusCode, 503)
   t.equal(res.headers['retry-after'], '5')
   t.match(res.json(), { status: 503, detail: /nothing was stored/ })

@@ -11,7 +11,17 @@ const key = (id: number): ApiKey => ({ id, prefix: 'lc_x', role: 'device', labId
 const outage = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })
 
 function cache (lookup: (hash: string) => Promise<ApiKey | undefined>, clock: { now: number }, capacity = 60_000): KeyCache {
-  return new KeyCache({ lookup, isOutage: (e) => (e as { code?: string }).code === 'ECONNREFUSED', freshMs: 30_000, staleMs: 300_000, capacity, negativeCapacity: 100, maxLookups: 4, maxWaiting: 10, now: () => clock.now })
+  return new KeyCache({
+    lookup,
+    isOutage: (e) => (e as { code?: string }).code === 'ECONNREFUSED',
+    freshMs: 30_000,
+    staleMs: 300_000,
+    capacity,
+    negativeCapacity: 100,
+    maxLookups: 4,
+    maxWaiting: 10,
+    now: () => clock.now
+  })
 }
 
 t.test('LRU: the least recently used entry goes first', async (t) => {
@@ -25,7 +35,8 @@ t.test('LRU: the least recently used entry goes first', async (t) => {
 })
 
 t.test('the default holds the fleet: 60,000 keys loaded at start answer without a lookup', { timeout: 60_000 }, async (t) => {
-  t.ok(loadApiConfig({ DATABASE_URL: 'sqlite:x.db', SQS_QUEUE_URL: 'http://q', AWS_REGION: 'us-east-1' }).authCacheKeys >= 50_000, 'AUTH_CACHE_KEYS default ≥ 50,000')
+  const config = loadApiConfig({ DATABASE_URL: 'sqlite:x.db', SQS_QUEUE_URL: 'http://q', AWS_REGION: 'us-east-1' })
+  t.ok(config.authCacheKeys >= 50_000, 'AUTH_CACHE_KEYS default ≥ 50,000')
   let lookups = 0
   const clock = { now: 0 }
   const keys = cache(async () => { lookups++; return undefined }, clock, 100_000)

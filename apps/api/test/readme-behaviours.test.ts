@@ -39,7 +39,8 @@ t.test('series: at most 20,000 points, truncated: true when there were more; spa
 
   const day = 86_400_000
   for (const [resolution, maxDays] of [['raw', 2], ['minute', 14], ['hour', 400]] as const) {
-    const span = (days: number): string => `/labs/1/readings?resolution=${resolution}&from=${new Date(NOW - days * day).toISOString()}&to=${new Date(NOW).toISOString()}`
+    const span = (days: number): string => `/labs/1/readings?resolution=${resolution}` +
+      `&from=${new Date(NOW - days * day).toISOString()}&to=${new Date(NOW).toISOString()}`
     t.equal((await app.inject({ url: span(maxDays), headers: reader })).statusCode, 200, `${resolution}: ${maxDays} days is allowed`)
     const over = await app.inject({ url: span(maxDays + 1), headers: reader })
     t.equal(over.statusCode, 400, `${resolution}: ${maxDays + 1} days is refused`)
@@ -62,10 +63,20 @@ t.test('1 MiB on routes other than the readings uploads (which take 4 MiB)', asy
   const lab = await app.inject({ method: 'POST', url: '/labs', headers: { ...admin, 'content-type': 'application/json' }, payload: overOneMiB })
   t.equal(lab.statusCode, 413, 'POST /labs over 1 MiB')
   t.match(lab.headers['content-type'], PROBLEM)
-  const key = await app.inject({ method: 'POST', url: '/keys', headers: { ...admin, 'content-type': 'application/json' }, payload: JSON.stringify({ role: 'read', label: 'x'.repeat(1024 * 1024 + 10) }) })
+  const key = await app.inject({
+    method: 'POST',
+    url: '/keys',
+    headers: { ...admin, 'content-type': 'application/json' },
+    payload: JSON.stringify({ role: 'read', label: 'x'.repeat(1024 * 1024 + 10) })
+  })
   t.equal(key.statusCode, 413, 'POST /keys over 1 MiB')
   // The same size is below the uploads' limit: refused for its content, not its size.
-  const upload = await app.inject({ method: 'POST', url: '/labs/upload', headers: { ...(await device(1)), 'content-type': 'application/json' }, payload: JSON.stringify([{ lab_id: 1, note: 'x'.repeat(1024 * 1024 + 10) }]) })
+  const upload = await app.inject({
+    method: 'POST',
+    url: '/labs/upload',
+    headers: { ...(await device(1)), 'content-type': 'application/json' },
+    payload: JSON.stringify([{ lab_id: 1, note: 'x'.repeat(1024 * 1024 + 10) }])
+  })
   t.not(upload.statusCode, 413, `the upload route takes it (${upload.statusCode})`)
 })
 
@@ -89,7 +100,8 @@ t.test('negative averages round halves away from zero (−60 °C rooms exist)', 
 t.test('ALL_LABS_CACHE_MS: GET /labs is one answer for that long; 0 recomputes on every request', async (t) => {
   let clock = NOW
   const cached = await withLab(t, { now: () => clock, allLabsCacheMs: 60_000 })
-  const count = async (ctx: typeof cached): Promise<number | undefined> => (await ctx.app.inject({ url: '/labs', headers: ctx.reader })).json<Array<{ readings: number }>>()[0]?.readings
+  const count = async (ctx: typeof cached): Promise<number | undefined> =>
+    (await ctx.app.inject({ url: '/labs', headers: ctx.reader })).json<Array<{ readings: number }>>()[0]?.readings
   await storeReadings(cached.database.db, [reading(1, NOW - 3_600_000, 20_000)])
   t.equal(await count(cached), 1)
   await storeReadings(cached.database.db, [reading(1, NOW - 3_599_000, 20_000)])
@@ -107,7 +119,8 @@ t.test('ALL_LABS_CACHE_MS: GET /labs is one answer for that long; 0 recomputes o
 t.test('a revoked key stops working within AUTH_CACHE_SECONDS', async (t) => {
   const authCacheSeconds = 1
   const { app, admin } = await withLab(t, { authCacheSeconds })
-  const created = (await app.inject({ method: 'POST', url: '/keys', headers: admin, payload: { role: 'read', label: 'to revoke' } })).json<{ id: number, key: string }>()
+  const created = (await app.inject({ method: 'POST', url: '/keys', headers: admin, payload: { role: 'read', label: 'to revoke' } }))
+    .json<{ id: number, key: string }>()
   const asKey = { authorization: `Bearer ${created.key}` }
   t.equal((await app.inject({ url: '/labs', headers: asKey })).statusCode, 200, 'works (and is now cached)')
   t.equal((await app.inject({ method: 'DELETE', url: `/keys/${created.id}`, headers: admin })).statusCode, 204)

@@ -33,7 +33,11 @@ function sentReadings (proxy: RecordingProxy): Sent[] {
 
 /** The readings as the worker stored them. */
 async function storedReadings ({ database }: TestApp): Promise<Sent[]> {
-  const rows = await database.db.selectFrom('readings').select(['lab_id', 'recorded_at_ms', 'temperature_milli_c', 'humidity_milli_pct']).orderBy('lab_id').orderBy('recorded_at_ms').execute()
+  const rows = await database.db.selectFrom('readings')
+    .select(['lab_id', 'recorded_at_ms', 'temperature_milli_c', 'humidity_milli_pct'])
+    .orderBy('lab_id')
+    .orderBy('recorded_at_ms')
+    .execute()
   return rows.map((r) => ({ labId: r.lab_id, atMs: Number(r.recorded_at_ms), milliC: r.temperature_milli_c, milliPct: r.humidity_milli_pct }))
 }
 
@@ -76,7 +80,8 @@ t.test('day batches for 3 labs through a real port: summary, queue and store agr
   t.equal(summary.readings_accepted, labs * READINGS_PER_DAY, 'every reading accepted')
   t.equal(summary.readings_rejected, 0)
   t.same(summary.errors, {})
-  t.ok(summary.readings_per_s > 0 && Math.abs(summary.readings_per_s - summary.readings_accepted / summary.elapsed_s) < 0.1 + summary.readings_per_s * 0.01, 'readings/s is accepted over elapsed')
+  const drift = Math.abs(summary.readings_per_s - summary.readings_accepted / summary.elapsed_s)
+  t.ok(summary.readings_per_s > 0 && drift < 0.1 + summary.readings_per_s * 0.01, 'readings/s is accepted over elapsed')
   t.match(result.stderr, /100%.*3\/3 batches/, 'progress lines on a non-TTY stderr')
 
   // The labs and device keys exist; the readings went through SQS and the worker and are stored as they were sent.
@@ -123,7 +128,10 @@ t.test('live readings at a bounded rate', async (t) => {
   const admin = api.admin.authorization.slice('Bearer '.length)
   const rate = 20
   const duration = 1.5
-  const result = await run(['simulate', '--url', url, '--admin-key', admin, '--labs', '2', '--mode', 'live', '--rate', String(rate), '--duration', String(duration), '--json'])
+  const result = await run([
+    'simulate', '--url', url, '--admin-key', admin, '--labs', '2', '--mode', 'live',
+    '--rate', String(rate), '--duration', String(duration), '--json'
+  ])
   t.equal(result.status, 0, result.stderr)
   const summary = JSON.parse(result.stdout) as Summary
   t.ok(summary.requests >= 10 && summary.requests <= rate * duration + 1, `about rate × duration requests (${summary.requests})`)

@@ -20,7 +20,11 @@ const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:labclim
 
 /** `node apps/worker/src/admin-main.ts …` with exactly `env` (and PATH), as an ECS run-task would. */
 async function admin (args: string[], env: Record<string, string>): Promise<{ code: number | null, out: string }> {
-  const child = spawn(process.execPath, ['apps/worker/src/admin-main.ts', ...args], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['apps/worker/src/admin-main.ts', ...args], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
   let out = ''
   child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString() })
   child.stderr.on('data', (chunk: Buffer) => { out += chunk.toString() })
@@ -78,7 +82,8 @@ t.test('bootstrap: role users, the first admin key in Secrets Manager, usable ag
   const key = await api.inject({ method: 'POST', url: '/keys', headers: bearer, payload: { role: 'read', label: 'postman' } })
   t.equal(key.statusCode, 201, 'POST /keys with the bootstrap key')
   const readKey = (key.json() as { key: string }).key
-  t.equal((await api.inject({ method: 'GET', url: '/labs', headers: { authorization: `Bearer ${readKey}` } })).statusCode, 200, 'the key it made reads averages')
+  const read = await api.inject({ method: 'GET', url: '/labs', headers: { authorization: `Bearer ${readKey}` } })
+  t.equal(read.statusCode, 200, 'the key it made reads averages')
 
   const second = await admin(['bootstrap'], env)
   t.equal(second.code, 0, `second run succeeds:\n${second.out}`)
@@ -112,16 +117,19 @@ t.test('each role user holds only its grants', { skip: SKIP }, async (t) => {
   const worker = as('worker')
   const reading = { labId: 1, recordedAtMs: Date.UTC(2026, 10, 25), temperatureMilliC: 21000, humidityMilliPct: 40000 }
   t.equal(await errnoOf(async () => await storeReadings(worker, [reading])), undefined, 'worker: stores readings and their rollups')
-  t.equal(await errnoOf(async () => await worker.insertInto('api_keys').values({ key_hash: hashKey('x'), key_prefix: 'x', role: 'admin', lab_id: null, label: 'x', created_at_ms: 0 }).execute()), ER_TABLEACCESS_DENIED, 'worker: cannot write api_keys')
+  const adminKeyRow = { key_hash: hashKey('x'), key_prefix: 'x', role: 'admin', lab_id: null, label: 'x', created_at_ms: 0 } as const
+  t.equal(await errnoOf(async () => await worker.insertInto('api_keys').values(adminKeyRow).execute()), ER_TABLEACCESS_DENIED, 'worker: cannot write api_keys')
   t.equal(await errnoOf(async () => await worker.deleteFrom('readings').execute()), ER_TABLEACCESS_DENIED, 'worker: cannot delete readings')
 
   const api = as('api')
   t.equal(await errnoOf(async () => await api.selectFrom('readings').selectAll().execute()), undefined, 'api: reads')
-  t.equal(await errnoOf(async () => await api.insertInto('readings').values({ lab_id: 1, recorded_at_ms: 1, temperature_milli_c: 0, humidity_milli_pct: 0 }).execute()), ER_TABLEACCESS_DENIED, 'api: cannot write readings')
+  const rawReading = { lab_id: 1, recorded_at_ms: 1, temperature_milli_c: 0, humidity_milli_pct: 0 }
+  t.equal(await errnoOf(async () => await api.insertInto('readings').values(rawReading).execute()), ER_TABLEACCESS_DENIED, 'api: cannot write readings')
   t.equal(await errnoOf(async () => await api.schema.dropTable('readings').execute()), ER_TABLEACCESS_DENIED, 'api: cannot DROP')
 
   const maintenance = as('maintenance')
-  t.equal(await errnoOf(async () => await maintenance.deleteFrom('reading_rollups_hour').where('bucket_start_ms', '<', 0).execute()), undefined, 'maintenance: expires hour rollups')
+  const expireHours = async (): Promise<unknown> => await maintenance.deleteFrom('reading_rollups_hour').where('bucket_start_ms', '<', 0).execute()
+  t.equal(await errnoOf(expireHours), undefined, 'maintenance: expires hour rollups')
   t.equal(await errnoOf(async () => await maintenance.deleteFrom('api_keys').execute()), ER_TABLEACCESS_DENIED, 'maintenance: cannot touch api_keys')
 
   const migrate = as('migrate')
@@ -132,7 +140,9 @@ t.test('each role user holds only its grants', { skip: SKIP }, async (t) => {
   t.equal(rows.length, 1, 'only the worker\'s reading is there')
 })
 
-t.test('IAM mode (the default) issues Aurora\'s CREATE USER … IDENTIFIED WITH AWSAuthenticationPlugin; without that plugin nothing further happens', { skip: SKIP }, async (t) => {
+t.test('IAM mode (the default) issues Aurora\'s CREATE USER … IDENTIFIED WITH AWSAuthenticationPlugin; without that plugin nothing further happens', {
+  skip: SKIP
+}, async (t) => {
   const database = await createTestDatabase(t, { migrate: false })
   const roles = roleUsersFor(t, database)
   const run = await admin(['bootstrap'], { DATABASE_URL: database.url, ROLE_USER_PREFIX: roles.prefix })

@@ -27,7 +27,13 @@ t.test('a rotated password (errno 1045) makes the worker back off, never dead-le
   const queue = await startTestQueue(t, { maxReceiveCount: 2, visibilityTimeoutSeconds: 2 })
   const database = await createTestDatabase(t, { migrate: false })
   const roles = roleUsersFor(t, database)
-  await bootstrap(database.db, { roleAuth: { kind: 'password', passwords: roles.passwords }, userPrefix: roles.prefix, saveAdminKey: async () => {}, now: Date.now, print: () => {} })
+  await bootstrap(database.db, {
+    roleAuth: { kind: 'password', passwords: roles.passwords },
+    userPrefix: roles.prefix,
+    saveAdminKey: async () => {},
+    now: Date.now,
+    print: () => {}
+  })
   const workerUser = roleUserName(roles.prefix, 'worker')
   // Through a proxy, so that cutting it ends the worker's pooled connections: only new logins meet the new password.
   const proxy = await startTcpProxy(serverOf(database.url))
@@ -49,7 +55,9 @@ t.test('a rotated password (errno 1045) makes the worker back off, never dead-le
     if (!t.passing()) t.comment(`worker output (last 4 KB):\n${worker.output().slice(-4000)}`)
   })
   const producer = new ReadingsProducer({ client: queue.client, queueUrl: queue.queueUrl, maxMessageBytes: 20_000 })
-  const stored = async (): Promise<number> => Number((await database.db.selectFrom('readings').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)
+  const stored = async (): Promise<number> => Number((await database.db.selectFrom('readings')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow()).n)
 
   // Before: the worker logs in and stores.
   await producer.enqueue(readings(1, 500))

@@ -32,10 +32,14 @@ t.test('configuration: FLEET_TIME_ZONE and the upload hour, checked', async (t) 
   const config = loadMaintenanceConfig({ DATABASE_URL: 'mysql://u:p@h:3306/d' })
   t.same(config.completeness, UTC)
   t.equal(config.stage, 'local')
-  t.same(loadMaintenanceConfig({ DATABASE_URL: 'mysql://h/d', FLEET_TIME_ZONE: 'America/Chicago', UPLOAD_HOUR: '22', STAGE: 'prod' }).completeness.timeZone, 'America/Chicago')
+  const chicago = loadMaintenanceConfig({ DATABASE_URL: 'mysql://h/d', FLEET_TIME_ZONE: 'America/Chicago', UPLOAD_HOUR: '22', STAGE: 'prod' })
+  t.same(chicago.completeness.timeZone, 'America/Chicago')
   t.throws(() => loadMaintenanceConfig({ DATABASE_URL: 'mysql://h/d', FLEET_TIME_ZONE: 'Mars/Olympus', UPLOAD_HOUR: '24' }), {
     name: 'ConfigError',
-    problems: ['UPLOAD_HOUR must be a whole number from 0 to 23, not "24"', 'FLEET_TIME_ZONE must be an IANA time zone such as Europe/Berlin, not "Mars/Olympus"']
+    problems: [
+      'UPLOAD_HOUR must be a whole number from 0 to 23, not "24"',
+      'FLEET_TIME_ZONE must be an IANA time zone such as Europe/Berlin, not "Mars/Olympus"'
+    ]
   })
 })
 
@@ -71,7 +75,10 @@ t.test('a day that misses one lab: counts, ratio inputs and the missing id in th
 
   const { metrics, lines } = capture()
   const logs: Array<{ level: string, data: Record<string, unknown>, message: string }> = []
-  const log = { info: (data: object, message: string) => { logs.push({ level: 'info', data: data as Record<string, unknown>, message }) }, warn: (data: object, message: string) => { logs.push({ level: 'warn', data: data as Record<string, unknown>, message }) } }
+  const log = {
+    info: (data: object, message: string) => { logs.push({ level: 'info', data: data as Record<string, unknown>, message }) },
+    warn: (data: object, message: string) => { logs.push({ level: 'warn', data: data as Record<string, unknown>, message }) }
+  }
   const report = await reportCompleteness(db, UTC, utc('2026-11-26T03:07:00Z'), metrics, log)
   metrics.close()
 

@@ -3,7 +3,11 @@ import t from 'tap'
 import { loadAdminConfig, loadBootstrapConfig } from '../src/admin-config.ts'
 import { loadWorkerConfig } from '../src/config.ts'
 
-const base = { DATABASE_URL: 'mysql://labclimate_api@db:3306/labclimate', SQS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/readings', AWS_REGION: 'eu-west-1' }
+const base = {
+  DATABASE_URL: 'mysql://labclimate_api@db:3306/labclimate',
+  SQS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/readings',
+  AWS_REGION: 'eu-west-1'
+}
 const problems = (load: () => unknown): string[] => { try { load(); return [] } catch (e) { return e instanceof ConfigError ? e.problems : [String(e)] } }
 
 // The API's side of this, with the same expectations: apps/api/test/database-security.test.ts.
@@ -19,7 +23,10 @@ t.test('bootstrap: IAM role users by default, passwords named per role otherwise
   t.same(problems(() => loadBootstrapConfig({ ROLE_USERS_AUTH: 'password', ROLE_USER_PASSWORD_API: 'a' })), [
     'ROLE_USER_PASSWORD_WORKER is required', 'ROLE_USER_PASSWORD_MAINTENANCE is required', 'ROLE_USER_PASSWORD_MIGRATE is required'
   ])
-  t.match(loadBootstrapConfig({ ADMIN_KEY_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:1:secret:k', AWS_REGION: 'eu-west-1' }), { adminKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:k', region: 'eu-west-1' })
+  t.match(loadBootstrapConfig({ ADMIN_KEY_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:1:secret:k', AWS_REGION: 'eu-west-1' }), {
+    adminKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:k',
+    region: 'eu-west-1'
+  })
   t.same(problems(() => loadBootstrapConfig({ ADMIN_KEY_SECRET_ARN: 'arn:x' })), ['AWS_REGION is required'])
   t.same(problems(() => loadBootstrapConfig({ ROLE_USER_PREFIX: 'bad-prefix' })), ['ROLE_USER_PREFIX must be 1 to 20 letters, digits or _'])
 })

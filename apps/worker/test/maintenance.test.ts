@@ -34,8 +34,10 @@ t.test('configuration: defaults, and every problem named at once', async (t) => 
   t.equal(config.archive, undefined)
   t.equal(config.archiveRequired, true)
   t.same(loadMaintenanceConfig({ DATABASE_URL: 'mysql://h/d', ARCHIVE_DIR: '/tmp/a' }).archive, { kind: 'dir', dir: '/tmp/a' })
-  t.same(loadMaintenanceConfig({ DATABASE_URL: 'mysql://h/d', ARCHIVE_BUCKET: 'b', AWS_REGION: 'eu-west-1' }).archive, { kind: 's3', bucket: 'b', prefix: '', region: 'eu-west-1' })
-  t.throws(() => loadMaintenanceConfig({ RETENTION_RAW_DAYS: '7', RETENTION_MINUTE_DAYS: '30', RETENTION_HOUR_DAYS: '25', ARCHIVE_BUCKET: 'b', ARCHIVE_DIR: '/x' }), {
+  t.same(loadMaintenanceConfig({ DATABASE_URL: 'mysql://h/d', ARCHIVE_BUCKET: 'b', AWS_REGION: 'eu-west-1' }).archive,
+    { kind: 's3', bucket: 'b', prefix: '', region: 'eu-west-1' })
+  const contradictory = { RETENTION_RAW_DAYS: '7', RETENTION_MINUTE_DAYS: '30', RETENTION_HOUR_DAYS: '25', ARCHIVE_BUCKET: 'b', ARCHIVE_DIR: '/x' }
+  t.throws(() => loadMaintenanceConfig(contradictory), {
     name: 'ConfigError',
     problems: [
       'RETENTION_RAW_DAYS must be a whole number from 22 to 3650, not "7"',
@@ -99,7 +101,8 @@ async function agedDatabase (t: Test): Promise<{ db: Kysely<Database>, url: stri
 }
 
 async function partitionNames (db: Kysely<Database>): Promise<string[]> {
-  const { rows } = await sql<{ name: string }>`SELECT PARTITION_NAME AS name FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'readings' ORDER BY PARTITION_ORDINAL_POSITION`.execute(db)
+  const { rows } = await sql<{ name: string }>`SELECT PARTITION_NAME AS name FROM information_schema.PARTITIONS
+    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'readings' ORDER BY PARTITION_ORDINAL_POSITION`.execute(db)
   return rows.map((r) => r.name)
 }
 const pname = (ms: number): string => `p${new Date(ms).toISOString().slice(0, 10).replaceAll('-', '')}`
@@ -171,7 +174,11 @@ t.test('killed halfway, then run again: a second process meanwhile is locked out
   t.same(await rawDays(db), KEPT, 'only retained raw days remain')
   const done = third.output().split('\n').filter((l) => l.includes('"maintenance done"')).map((l) => JSON.parse(l))[0]
   t.ok(done, 'the run reports what it did')
-  t.same(done.report.rawDropped.map((u: { unit: string }) => u.unit), [-39, -38, -37, -36].map((d) => pname(TODAY + d * DAY)), 'the rest of the expired units, including the empty days -38 and -37')
+  t.same(
+    done.report.rawDropped.map((u: { unit: string }) => u.unit),
+    [-39, -38, -37, -36].map((d) => pname(TODAY + d * DAY)),
+    'the rest of the expired units, including the empty days -38 and -37'
+  )
   t.match(third.output(), /"raw.already-archived"/, 'day -39 was already archived by the killed run')
   t.comment(JSON.stringify({ partitionsBefore: done.report.rawBefore, partitionsAfter: done.report.rawAfter }))
 

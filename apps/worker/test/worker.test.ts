@@ -51,7 +51,11 @@ t.test('readings put on SQS by the producer end up stored once, and the queue is
   await Promise.all([1, 2, 3, 4].map(async (lab) => await producer.enqueue(day(lab))))
   await waitFor('all readings stored', async () => (await countRows(worker, 'readings')) === 4 * 2880)
   await waitFor('queue drained', () => queueDepth(queue) === 0)
-  const sums = await worker.db.selectFrom('reading_rollups_hour').select((eb) => ['lab_id', eb.fn.sum<number>('reading_count').as('n'), eb.fn.sum<number>('temperature_sum').as('t')]).groupBy('lab_id').orderBy('lab_id').execute()
+  const sums = await worker.db.selectFrom('reading_rollups_hour')
+    .select((eb) => ['lab_id', eb.fn.sum<number>('reading_count').as('n'), eb.fn.sum<number>('temperature_sum').as('t')])
+    .groupBy('lab_id')
+    .orderBy('lab_id')
+    .execute()
   t.same(sums.map((s) => [s.lab_id, Number(s.n), Number(s.t)]), [1, 2, 3, 4].map((lab) => [lab, 2880, day(lab).reduce((s, r) => s + r.temperatureMilliC, 0)]))
 
   metrics.flush()
@@ -76,7 +80,9 @@ t.test('a real redelivery: the delete after a commit is lost, the message comes 
   const proxy = await startSqsProxy(queue.endpoint, {
     answer: (action, request) => {
       if (action !== 'DeleteMessageBatch' && action !== 'DeleteMessage') return undefined
-      const entries = action === 'DeleteMessage' ? [{ Id: '0', ReceiptHandle: String(request.ReceiptHandle) }] : request.Entries as Array<{ Id: string, ReceiptHandle: string }>
+      const entries = action === 'DeleteMessage'
+        ? [{ Id: '0', ReceiptHandle: String(request.ReceiptHandle) }]
+        : request.Entries as Array<{ Id: string, ReceiptHandle: string }>
       if (entries.every((e) => lost.size > 0 && !lost.has(e.ReceiptHandle))) return undefined
       for (const e of entries) lost.add(e.ReceiptHandle)
       return action === 'DeleteMessage' ? {} : { Successful: entries.map((e) => ({ Id: e.Id })), Failed: [] }
@@ -91,7 +97,9 @@ t.test('a real redelivery: the delete after a commit is lost, the message comes 
   const ids = proxy.received()
   t.equal(new Set(ids).size, 1, `one message, received ${ids.length} times (the second after its visibility timeout)`)
   t.equal(await countRows(worker, 'readings'), 2880, 'its readings stored once')
-  const sums = await worker.db.selectFrom('reading_rollups_hour').select((eb) => [eb.fn.sum<number>('reading_count').as('n'), eb.fn.sum<number>('temperature_sum').as('t')]).executeTakeFirstOrThrow()
+  const sums = await worker.db.selectFrom('reading_rollups_hour')
+    .select((eb) => [eb.fn.sum<number>('reading_count').as('n'), eb.fn.sum<number>('temperature_sum').as('t')])
+    .executeTakeFirstOrThrow()
   t.same([Number(sums.n), Number(sums.t)], [2880, readings.reduce((s, r) => s + r.temperatureMilliC, 0)], 'rollups count it once')
 })
 
@@ -100,7 +108,8 @@ t.test('a batch that fails in the database for one message: the others are store
   const database = await createTestDatabase(t)
   // The culprit: readings of lab 666 make the database refuse the insert (a trigger), whatever the batch around them.
   const admin = await createConnection(database.url)
-  await admin.query("CREATE TRIGGER refuse_lab_666 BEFORE INSERT ON readings FOR EACH ROW BEGIN IF NEW.lab_id = 666 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lab 666 refused by the test'; END IF; END")
+  await admin.query('CREATE TRIGGER refuse_lab_666 BEFORE INSERT ON readings FOR EACH ROW ' +
+    "BEGIN IF NEW.lab_id = 666 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lab 666 refused by the test'; END IF; END")
   await admin.end()
   const proxy = await startSqsProxy(queue.endpoint)
   t.teardown(async () => { await proxy.close() })

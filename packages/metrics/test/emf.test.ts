@@ -17,7 +17,12 @@ t.test('one EMF line per flush, with counts summed, gauges last, samples capped 
     CloudWatchMetrics: [{
       Namespace: 'Labclimate',
       Dimensions: [['Service', 'Stage']],
-      Metrics: [{ Name: 'ReadingsStored', Unit: 'Count' }, { Name: 'WorkerErrors', Unit: 'Count' }, { Name: 'LabsReporting24h', Unit: 'Count' }, { Name: 'EndToEndLagMs', Unit: 'Milliseconds' }]
+      Metrics: [
+        { Name: 'ReadingsStored', Unit: 'Count' },
+        { Name: 'WorkerErrors', Unit: 'Count' },
+        { Name: 'LabsReporting24h', Unit: 'Count' },
+        { Name: 'EndToEndLagMs', Unit: 'Milliseconds' }
+      ]
     }]
   })
   t.equal(line.Service, 'worker')

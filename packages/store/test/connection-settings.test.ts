@@ -23,7 +23,9 @@ t.test('TLS: the server certificate is verified against the RDS CA bundle', asyn
   const subjects = ssl.ca.map((pem) => new X509Certificate(pem).subject)
   // The current RDS roots (rds-ca-rsa2048-g1 is the default for new clusters); checked here, not taken from the code.
   for (const region of ['eu-west-1', 'us-east-1']) {
-    for (const kind of ['RSA2048', 'RSA4096', 'ECC384']) t.ok(subjects.some((s) => s.includes(`CN=Amazon RDS ${region} Root CA ${kind} G1`)), `${region} ${kind} root in the bundle`)
+    for (const kind of ['RSA2048', 'RSA4096', 'ECC384']) {
+      t.ok(subjects.some((s) => s.includes(`CN=Amazon RDS ${region} Root CA ${kind} G1`)), `${region} ${kind} root in the bundle`)
+    }
   }
   t.ok(ssl.ca.every((pem) => new X509Certificate(pem).ca), 'only CA certificates')
   t.same(rdsCaBundle(), ssl.ca)
@@ -37,7 +39,8 @@ t.test('on a server whose default is READ COMMITTED, with TLS: our connections r
   openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=labclimate test CA')
   openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1')
   writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n')
-  openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.ext')
+  openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial',
+    '-out', 'server.pem', '-days', '2', '-extfile', 'san.ext')
   let server: Awaited<ReturnType<typeof startExtraMariaDb>>
   try {
     server = await startExtraMariaDb([
@@ -54,7 +57,8 @@ t.test('on a server whose default is READ COMMITTED, with TLS: our connections r
 
   // The control: a plain connection gets the server's default, so the pin below is what makes the difference.
   const plain = await createConnection(server.url)
-  const [[row]] = await plain.query("SHOW SESSION VARIABLES WHERE Variable_name IN ('tx_isolation', 'transaction_isolation')") as unknown as [[{ Value: string }]]
+  const isolationQuery = "SHOW SESSION VARIABLES WHERE Variable_name IN ('tx_isolation', 'transaction_isolation')"
+  const [[row]] = await plain.query(isolationQuery) as unknown as [[{ Value: string }]]
   t.equal(row.Value, 'READ-COMMITTED', 'the server default is READ COMMITTED')
 
   const db = connectDatabase({ url: server.url, poolSize: 3, tls: { caFile: join(dir, 'ca.pem') } })

@@ -49,7 +49,8 @@ const INPUT = DATA_DAYS.flatMap((d) => LABS.flatMap((lab) => readingsOfDay(lab, 
 const inDay = (r: Reading, day: number): boolean => r.recordedAtMs >= BASE + day * DAY && r.recordedAtMs < BASE + (day + 1) * DAY
 
 async function partitionNames (db: Kysely<Database>, table: string): Promise<string[]> {
-  const { rows } = await sql<{ name: string }>`SELECT PARTITION_NAME AS name FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ${table} ORDER BY PARTITION_ORDINAL_POSITION`.execute(db)
+  const { rows } = await sql<{ name: string }>`SELECT PARTITION_NAME AS name FROM information_schema.PARTITIONS
+    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ${table} ORDER BY PARTITION_ORDINAL_POSITION`.execute(db)
   return rows.map((r) => r.name)
 }
 
@@ -130,7 +131,8 @@ t.test('a run archives expired days, then drops them; rollups survive; queries f
   // Rollups: minute kept from BASE+3d, hour from BASE+2d; what is kept equals a recomputation from the input.
   const minuteKept = INPUT.filter((r) => r.recordedAtMs >= BASE + 3 * DAY)
   const hourKept = INPUT.filter((r) => r.recordedAtMs >= BASE + 2 * DAY)
-  t.same(await storedRollups(db, 'reading_rollups_minute'), expectedBuckets(minuteKept, MINUTE), 'minute rollups of dropped raw day 4 survive; older ones expired')
+  t.same(await storedRollups(db, 'reading_rollups_minute'), expectedBuckets(minuteKept, MINUTE),
+    'minute rollups of dropped raw day 4 survive; older ones expired')
   t.same(await storedRollups(db, 'reading_rollups_hour'), expectedBuckets(hourKept, HOUR), 'hour rollups of days 2 and 4 survive; older ones expired')
   t.same(report.minuteExpired, [0, 1, 2].map((d) => pname(BASE + d * DAY)))
 
@@ -154,7 +156,8 @@ t.test('a run archives expired days, then drops them; rollups survive; queries f
 
 t.test('a failure between archive and drop drops nothing; the next run drops without archiving again', async (t) => {
   const { db, dir, archive } = await setup(t)
-  await t.rejects(withMysqlLifecycle(db, async (b) => await runMaintenance(b, options({ archive, beforeDrop: async () => { throw new Error('crash between archive and drop') } }))), /crash between/)
+  const crashing = options({ archive, beforeDrop: async () => { throw new Error('crash between archive and drop') } })
+  await t.rejects(withMysqlLifecycle(db, async (b) => await runMaintenance(b, crashing)), /crash between/)
   t.same(await rawRows(db), tuples(INPUT), 'nothing dropped')
   const firstKeys = archiveKeys(BASE - DAY)
   const manifest = JSON.parse(await readFile(join(dir, firstKeys.manifest), 'utf8'))
@@ -187,7 +190,11 @@ t.test('a day whose archive does not complete is not dropped, and is archived ag
     size: async (k) => await archive.size(k)
   }
   await t.rejects(withMysqlLifecycle(db, async (b) => await runMaintenance(b, options({ archive: broken }))), /connection reset/)
-  t.same(await partitionNames(db, 'readings'), [...Array.from({ length: 1 }, () => pname(BASE + DAY)), ...Array.from({ length: 14 }, (_, i) => pname(BASE + (i + 2) * DAY)), 'pmax'], 'the first unit (archived) went, the second (archive failed) is still there')
+  t.same(await partitionNames(db, 'readings'), [
+    ...Array.from({ length: 1 }, () => pname(BASE + DAY)),
+    ...Array.from({ length: 14 }, (_, i) => pname(BASE + (i + 2) * DAY)),
+    'pmax'
+  ], 'the first unit (archived) went, the second (archive failed) is still there')
   t.equal(await archive.getJson(archiveKeys(BASE + DAY).manifest), undefined, 'no manifest for the failed day')
   t.equal(await archive.size(archiveKeys(BASE + 2 * DAY).object), undefined, 'and the run stopped there')
   const report = await withMysqlLifecycle(db, async (b) => await runMaintenance(b, options({ archive })))

@@ -6,7 +6,16 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import type { Kysely } from 'kysely'
 import type { Reading } from '@labclimate/contract'
-import { CHANGE_MARGIN_MS, connectDatabase, migrateToLatest, refreshRollingTotals, storeReadings, type Database, type RollingTotals, type TimeWindow } from '../src/index.ts'
+import {
+  CHANGE_MARGIN_MS,
+  connectDatabase,
+  migrateToLatest,
+  refreshRollingTotals,
+  storeReadings,
+  type Database,
+  type RollingTotals,
+  type TimeWindow
+} from '../src/index.ts'
 import { createTestDatabase } from '@labclimate/testkit/mysql'
 
 const MINUTE = 60_000
@@ -67,8 +76,16 @@ for (const backend of ['mariadb', 'sqlite'] as const) {
     const steps: Array<{ name: string, moveMinutes: number, write: () => Reading[] }> = [
       { name: 'nothing new, window unmoved', moveMinutes: 0, write: () => [] },
       { name: 'window moves one minute', moveMinutes: 1, write: () => [] },
-      { name: 'late data hours back for two labs', moveMinutes: 0, write: () => [reading(2, T0 - 5 * 3_600_000 + 7_000), reading(5, T0 - 20 * 3_600_000 + 9_000)] },
-      { name: 'late data in the minutes about to leave, and the window moves past them', moveMinutes: 3, write: () => [reading(3, window.startMs + 30_000), reading(4, window.startMs + MINUTE + 1_000)] },
+      {
+        name: 'late data hours back for two labs',
+        moveMinutes: 0,
+        write: () => [reading(2, T0 - 5 * 3_600_000 + 7_000), reading(5, T0 - 20 * 3_600_000 + 9_000)]
+      },
+      {
+        name: 'late data in the minutes about to leave, and the window moves past them',
+        moveMinutes: 3,
+        write: () => [reading(3, window.startMs + 30_000), reading(4, window.startMs + MINUTE + 1_000)]
+      },
       { name: 'a new lab appears at the window end', moveMinutes: 2, write: () => [reading(9, window.endMs + 30_000)] },
       { name: 'a repeated upload (first write wins) plus new readings', moveMinutes: 1, write: () => [...day.slice(0, 20), reading(1, T0 + 4 * MINUTE)] },
       { name: 'live readings in the current minute', moveMinutes: 0, write: () => [reading(6, window.endMs - 20_000), reading(6, window.endMs - 10_000)] }

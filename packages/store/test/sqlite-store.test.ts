@@ -26,7 +26,12 @@ t.test('migrations, idempotent batches and exact rollups on SQLite', async (t) =
   const url = `sqlite:${join(dir, 'labclimate.sqlite')}`
   let db = connectDatabase({ url })
   t.equal(dialectOf(db), 'sqlite')
-  t.same(await migrateToLatest(db), ['2026_11_25_0001_initial_schema', '2026_11_25_0002_api_keys', '2026_11_25_0003_partition_readings', '2026_12_02_0001_lab_rollup_changes'])
+  t.same(await migrateToLatest(db), [
+    '2026_11_25_0001_initial_schema',
+    '2026_11_25_0002_api_keys',
+    '2026_11_25_0003_partition_readings',
+    '2026_12_02_0001_lab_rollup_changes'
+  ])
 
   const a = day(1, 3)
   const b = day(2, 5)

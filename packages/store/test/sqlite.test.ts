@@ -44,11 +44,19 @@ t.test('node:sqlite through Kysely', async (t) => {
     await db.insertInto('rollups')
       .columns(['lab_id', 'bucket_ms', 'readings', 'temperature_sum'])
       .expression((eb) => eb.selectFrom('readings')
-        .select(['lab_id', sql<number>`recorded_at_ms - recorded_at_ms % 3600000`.as('bucket_ms'), eb.fn.countAll<number>().as('readings'), sql<number>`sum(temperature_milli_c)`.as('temperature_sum')])
+        .select([
+          'lab_id',
+          sql<number>`recorded_at_ms - recorded_at_ms % 3600000`.as('bucket_ms'),
+          eb.fn.countAll<number>().as('readings'),
+          sql<number>`sum(temperature_milli_c)`.as('temperature_sum')
+        ])
         // SQLite needs a WHERE in INSERT … SELECT … ON CONFLICT (else ON is read as a join's).
         .where(sql<boolean>`true`)
         .groupBy(['lab_id', sql`recorded_at_ms - recorded_at_ms % 3600000`]))
-      .onConflict((oc) => oc.columns(['lab_id', 'bucket_ms']).doUpdateSet({ readings: (eb) => eb.ref('excluded.readings'), temperature_sum: (eb) => eb.ref('excluded.temperature_sum') }))
+      .onConflict((oc) => oc.columns(['lab_id', 'bucket_ms']).doUpdateSet({
+        readings: (eb) => eb.ref('excluded.readings'),
+        temperature_sum: (eb) => eb.ref('excluded.temperature_sum')
+      }))
       .execute()
   }
   await recompute()
