@@ -115,7 +115,14 @@ export const round = (x: number, digits = 2): number => Math.round(x * 10 ** dig
 
 export function machine (mariadbVersion: string): { cores: number, cpu: string, memoryGiB: number, node: string, mariadb: string, platform: string } {
   const list = cpus()
-  return { cores: list.length, cpu: list[0]?.model ?? 'unknown', memoryGiB: round(totalmem() / 2 ** 30, 1), node: process.version, mariadb: mariadbVersion, platform: `${process.platform}-${process.arch}` }
+  return {
+    cores: list.length,
+    cpu: list[0]?.model ?? 'unknown',
+    memoryGiB: round(totalmem() / 2 ** 30, 1),
+    node: process.version,
+    mariadb: mariadbVersion,
+    platform: `${process.platform}-${process.arch}`
+  }
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
@@ -206,7 +213,9 @@ export async function alternateRounds<K extends string> (
         seen.measured.push(await pair.measured(r))
         seen.baseline.push(await pair.baseline(r))
       }
-      log(`${k} round ${r + 1}/${rounds}: ${Math.round(seen.measured[r] as number)} vs baseline ${Math.round(seen.baseline[r] as number)}, ratio ${round((seen.measured[r] as number) / (seen.baseline[r] as number), 3)}`)
+      const measured = seen.measured[r] as number
+      const baseline = seen.baseline[r] as number
+      log(`${k} round ${r + 1}/${rounds}: ${Math.round(measured)} vs baseline ${Math.round(baseline)}, ratio ${round(measured / baseline, 3)}`)
     }
   }
   const out = {} as Record<K, RoundsResult>

@@ -66,14 +66,18 @@ try {
   const sqsClient = createSqsClient({ region: 'us-east-1', endpoint: SQS_ENDPOINT, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
   const QUEUE_URL = (await sqsClient.send(new GetQueueUrlCommand({ QueueName: 'readings' }))).QueueUrl as string
   sqsClient.destroy()
-  const appEnv = { DATABASE_URL, SQS_QUEUE_URL: QUEUE_URL, SQS_ENDPOINT, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', LOG_LEVEL: 'warn' }
+  const appEnv = {
+    DATABASE_URL, SQS_QUEUE_URL: QUEUE_URL, SQS_ENDPOINT, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', LOG_LEVEL: 'warn'
+  }
 
   const port = await freePort()
   const api = startProcess('apps/api/src/server.ts', { ...appEnv, PORT: String(port), HOST: '127.0.0.1', RATE_LIMIT_PER_MINUTE: '1000000' })
   procs.push(api)
   const base = `http://127.0.0.1:${port}`
   await waitFor('API ready', async () => (await fetch(`${base}/health/live`).catch(() => undefined))?.ok, 60_000)
-  const worker = startProcess('apps/worker/src/main.ts', { ...appEnv, MIGRATE_ON_START: 'false', WORKER_CONSUMERS: String(CONSUMERS), SQS_WAIT_TIME_SECONDS: '1', METRICS_EMF: 'false' })
+  const worker = startProcess('apps/worker/src/main.ts', {
+    ...appEnv, MIGRATE_ON_START: 'false', WORKER_CONSUMERS: String(CONSUMERS), SQS_WAIT_TIME_SECONDS: '1', METRICS_EMF: 'false'
+  })
   procs.push(worker)
 
   // A probe lab posts one live reading a second during the burst and waits to see it in its averages.
@@ -83,14 +87,16 @@ try {
   const readKey = (await createApiKey(db, { role: 'read', label: 'night read', nowMs })).key
   const sizes = async (): Promise<number> => {
     for (const t of ['readings', 'reading_rollups_minute', 'reading_rollups_hour']) await sql.raw(`ANALYZE TABLE ${t}`).execute(db)
-    const { rows } = await sql<{ bytes: number }>`SELECT SUM(data_length + index_length) AS bytes FROM information_schema.tables WHERE table_schema = ${bench.name}`.execute(db)
+    const { rows } = await sql<{ bytes: number }>`SELECT SUM(data_length + index_length) AS bytes FROM information_schema.tables
+      WHERE table_schema = ${bench.name}`.execute(db)
     return Number(rows[0]?.bytes ?? 0)
   }
   const bytesBefore = await sizes()
 
   // The simulator: its own process, fleet created in the database (labs and device keys), then the day batches.
   log(`simulating ${LABS} labs × ${PER_DAY} readings (${(LABS * PER_DAY).toLocaleString('en')}), concurrency ${CONCURRENCY}, gzip`)
-  const sim = spawn(process.execPath, ['apps/cli/src/main.ts', 'simulate', '--url', base, '--labs', String(LABS), '--concurrency', String(CONCURRENCY), '--duration', '86400', '--json'],
+  const simArgs = ['simulate', '--url', base, '--labs', String(LABS), '--concurrency', String(CONCURRENCY), '--duration', '86400', '--json']
+  const sim = spawn(process.execPath, ['apps/cli/src/main.ts', ...simArgs],
     { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', DATABASE_URL }, stdio: ['ignore', 'pipe', 'pipe'] })
   let simOut = ''
   let simErr = ''
@@ -101,7 +107,10 @@ try {
   void simDone.then(() => { simExited = true })
 
   // Monitor: queue depth and stored readings (hour rollups of the fleet's labs: small, exact) every 500 ms.
-  const storedNow = async (): Promise<number> => Number((await sql<{ n: number }>`SELECT COALESCE(SUM(reading_count), 0) AS n FROM reading_rollups_hour WHERE lab_id <> ${PROBE_LAB}`.execute(db)).rows[0]?.n ?? 0)
+  const storedNow = async (): Promise<number> => {
+    const { rows } = await sql<{ n: number }>`SELECT COALESCE(SUM(reading_count), 0) AS n FROM reading_rollups_hour WHERE lab_id <> ${PROBE_LAB}`.execute(db)
+    return Number(rows[0]?.n ?? 0)
+  }
   await waitFor('first upload', async () => (await benchGet<SqsCounts>('counts')).send > 0 || simExited, 600_000, 20)
   const tFirst = Date.now()
   log('first upload queued')
@@ -131,13 +140,18 @@ try {
     let count = 0
     while (!probing.signal.aborted) {
       const tick = Date.now()
-      const res = await fetch(`${base}/labs/${PROBE_LAB}/readings`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${probeKey}` }, body: JSON.stringify({ timestamp: tick, temperature: 20, humidity: 50 }) })
+      const res = await fetch(`${base}/labs/${PROBE_LAB}/readings`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${probeKey}` },
+        body: JSON.stringify({ timestamp: tick, temperature: 20, humidity: 50 })
+      })
       const accepted = performance.now()
       await res.arrayBuffer()
       if (res.status !== 202) { probeFailures++; await sleep(1000); continue }
       count++
       for (;;) {
-        const lab = await (await fetch(`${base}/labs/${PROBE_LAB}`, { headers: { authorization: `Bearer ${readKey}` } })).json() as { averages: { readings: number } | null }
+        const answer = await fetch(`${base}/labs/${PROBE_LAB}`, { headers: { authorization: `Bearer ${readKey}` } })
+        const lab = await answer.json() as { averages: { readings: number } | null }
         if ((lab.averages?.readings ?? 0) >= count) break
         if (performance.now() - accepted > 600_000) { probeFailures++; break }
         await sleep(50)
@@ -182,7 +196,8 @@ try {
 
   // Correctness: the stored count and every lab's sums, from raw rows and from the rollups (through windowTotals,
   // the averages' own code, over a window holding the whole day), equal what the simulator says was accepted.
-  const rawRows = (await sql<{ lab_id: number, n: number, t: number, h: number }>`SELECT lab_id, COUNT(*) AS n, SUM(temperature_milli_c) AS t, SUM(humidity_milli_pct) AS h FROM readings WHERE lab_id <> ${PROBE_LAB} GROUP BY lab_id`.execute(db)).rows
+  const rawRows = (await sql<{ lab_id: number, n: number, t: number, h: number }>`SELECT lab_id, COUNT(*) AS n,
+    SUM(temperature_milli_c) AS t, SUM(humidity_milli_pct) AS h FROM readings WHERE lab_id <> ${PROBE_LAB} GROUP BY lab_id`.execute(db)).rows
   const raw = new Map(rawRows.map((r) => [Number(r.lab_id), [Number(r.n), Number(r.t), Number(r.h)]]))
   const minute = 60_000
   const windowStart = Math.floor((tFirst - 2 * 86_400_000) / minute) * minute
@@ -193,7 +208,9 @@ try {
   for (const lab of summary.per_lab) {
     const sent = [lab.accepted, Math.round(lab.sum_temperature_c * 1000), Math.round(lab.sum_humidity_pct * 1000)]
     for (const [what, got] of [['raw', raw.get(lab.lab_id)], ['rollups', rolled.get(lab.lab_id)]] as const) {
-      if (JSON.stringify(got) !== JSON.stringify(sent)) mismatches.push(`lab ${lab.lab_id} ${what}: stored ${JSON.stringify(got)}, sent ${JSON.stringify(sent)}`)
+      if (JSON.stringify(got) !== JSON.stringify(sent)) {
+        mismatches.push(`lab ${lab.lab_id} ${what}: stored ${JSON.stringify(got)}, sent ${JSON.stringify(sent)}`)
+      }
     }
     storedTotal += raw.get(lab.lab_id)?.[0] ?? 0
   }
@@ -224,7 +241,11 @@ try {
       concurrency: CONCURRENCY
     },
     peakQueueDepthMessages: peakDepth,
-    freshnessMs: { ...summarize(freshness), failures: probeFailures, what: 'one live reading a second from a probe lab: 202 to visible in GET /labs/{id}, behind the burst in the same queue' },
+    freshnessMs: {
+      ...summarize(freshness),
+      failures: probeFailures,
+      what: 'one live reading a second from a probe lab: 202 to visible in GET /labs/{id}, behind the burst in the same queue'
+    },
     getLabsDuringBurstMs: { ...summarize(labsGets), every: '2 s' },
     database: {
       bytesBefore,
@@ -251,7 +272,8 @@ try {
       fleetReadings: FLEET * PER_DAY,
       apiTasksFor30MinBurst: Math.ceil(FLEET * PER_DAY / 1800 / (summary.readings_accepted / apiCpu) / 0.7),
       workerTasksFor30MinBurst: Math.ceil(FLEET * PER_DAY / 1800 / (summary.readings_accepted / workerCpu) / 0.7),
-      note: 'tasks of one vCPU at 70 % busy to take the whole fleet within 30 min, from the CPU-seconds per reading measured here; the database (not measured per vCPU here) is the shared limit'
+      note: 'tasks of one vCPU at 70 % busy to take the whole fleet within 30 min, from the CPU-seconds per reading measured here; ' +
+        'the database (not measured per vCPU here) is the shared limit'
     },
     timeline: samples.filter((_, i) => i % Math.max(1, Math.floor(samples.length / 60)) === 0)
   }

@@ -52,21 +52,26 @@ try {
   const w1 = { startMs: w0.startMs + MINUTE, endMs: w0.endMs + MINUTE }
   log(`generating rollups for ${LABS} labs`)
   await q('CREATE TABLE nums (n INT PRIMARY KEY)')
-  const digits = '(SELECT 0 n UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9)'
+  const digits = '(SELECT 0 n UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 ' +
+    'UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9)'
   await q(`INSERT INTO nums SELECT a.n + 10*b.n + 100*c.n + 1000*d.n + 10000*e.n FROM ${digits} a, ${digits} b, ${digits} c, ${digits} d, ${digits} e`)
   const cols = '(lab_id, bucket_start_ms, reading_count, temperature_sum, temperature_min, temperature_max, humidity_sum, humidity_min, humidity_max)'
   // Lab-dependent values, 2 readings a minute; sums kept consistent between hour and minute rollups is not needed
   // here (both sides of the comparison read the same rows).
-  const vals = (count: string): string => `${count}, ${count} * (20000 + (l.n % 50) * 100 + (b.n % 7)), 19500, 20500, ${count} * (45000 + (l.n % 13)), 44000, 46000`
+  const vals = (count: string): string =>
+    `${count}, ${count} * (20000 + (l.n % 50) * 100 + (b.n % 7)), 19500, 20500, ${count} * (45000 + (l.n % 13)), 44000, 46000`
   const hour0 = Math.floor(w0.startMs / HOUR) * HOUR - HOUR
-  await q(`INSERT INTO reading_rollups_hour ${cols} SELECT l.n + 1, ${hour0} + b.n * ${HOUR}, ${vals('120')} FROM nums l JOIN nums b ON b.n < 27 WHERE l.n < ${LABS}`)
+  await q(`INSERT INTO reading_rollups_hour ${cols} SELECT l.n + 1, ${hour0} + b.n * ${HOUR}, ${vals('120')} ` +
+    `FROM nums l JOIN nums b ON b.n < 27 WHERE l.n < ${LABS}`)
   // Minute rollups around both edges (the partial hours each window reads, ± 5 minutes), for every lab.
   const edges = [[w0.startMs - 5 * MINUTE, Math.ceil(w1.startMs / HOUR) * HOUR], [Math.floor(w0.endMs / HOUR) * HOUR, w1.endMs + 5 * MINUTE]] as const
   for (const [from, to] of edges) {
-    await q(`INSERT INTO reading_rollups_minute ${cols} SELECT l.n + 1, ${from} + b.n * ${MINUTE}, ${vals('2')} FROM nums l JOIN nums b ON b.n < ${(to - from) / MINUTE} WHERE l.n < ${LABS}`)
+    await q(`INSERT INTO reading_rollups_minute ${cols} SELECT l.n + 1, ${from} + b.n * ${MINUTE}, ${vals('2')} ` +
+      `FROM nums l JOIN nums b ON b.n < ${(to - from) / MINUTE} WHERE l.n < ${LABS}`)
   }
   for (const t of ['reading_rollups_minute', 'reading_rollups_hour']) await q(`ANALYZE TABLE ${t}`)
-  const [counts] = await conn.query('SELECT (SELECT COUNT(*) FROM reading_rollups_hour) AS hours, (SELECT COUNT(*) FROM reading_rollups_minute) AS minutes') as unknown as [Array<{ hours: number, minutes: number }>]
+  const [counts] = await conn.query('SELECT (SELECT COUNT(*) FROM reading_rollups_hour) AS hours, ' +
+    '(SELECT COUNT(*) FROM reading_rollups_minute) AS minutes') as unknown as [Array<{ hours: number, minutes: number }>]
   log(`rows: ${JSON.stringify(counts[0])}`)
 
   const fullMs: number[] = []
@@ -82,8 +87,11 @@ try {
     // CHANGED labs (spread over the fleet) get a late reading in an hour of the window after the checkpoint.
     const changed = Array.from({ length: CHANGED }, (_, i) => 1 + Math.floor((i + 0.5) * LABS / CHANGED))
     const stamp = checkpoint + 1
-    await q(`UPDATE reading_rollups_hour SET reading_count = reading_count + 1, temperature_sum = temperature_sum + 21000 + ${round}, humidity_sum = humidity_sum + 50000 WHERE bucket_start_ms = ${hour0 + 10 * HOUR} AND lab_id IN (${changed.join(',')})`)
-    await q(`INSERT INTO lab_rollup_changes (lab_id, changed_at_ms) VALUES ${changed.map((id) => `(${id},${stamp})`).join(',')} ON DUPLICATE KEY UPDATE changed_at_ms = VALUES(changed_at_ms)`)
+    await q('UPDATE reading_rollups_hour SET reading_count = reading_count + 1, ' +
+      `temperature_sum = temperature_sum + 21000 + ${round}, humidity_sum = humidity_sum + 50000 ` +
+      `WHERE bucket_start_ms = ${hour0 + 10 * HOUR} AND lab_id IN (${changed.join(',')})`)
+    await q(`INSERT INTO lab_rollup_changes (lab_id, changed_at_ms) VALUES ${changed.map((id) => `(${id},${stamp})`).join(',')} ` +
+      'ON DUPLICATE KEY UPDATE changed_at_ms = VALUES(changed_at_ms)')
     // The incremental refresh to W1: a minute moved, CHANGED labs re-read.
     t = performance.now()
     const next = await refreshRollingTotals(db, full.totals, w1, stamp + 1)
@@ -120,7 +128,8 @@ try {
     if (labsInAnswer !== LABS) throw new Error(`GET /labs had ${labsInAnswer} labs, not ${LABS}`)
     const ids = Array.from({ length: 10 }, (_, i) => 1 + i * Math.floor(LABS / 10)).join(',')
     for (let i = 0; i < (SMOKE ? 20 : 200); i++) {
-      for (const [name, path, extra] of [['full', '/labs', {}], ['page1000', '/labs?limit=1000&after=20000', {}], ['labFilter10', `/labs?lab_id=${ids}`, {}]] as const) {
+      const routes = [['full', '/labs', {}], ['page1000', '/labs?limit=1000&after=20000', {}], ['labFilter10', `/labs?lab_id=${ids}`, {}]] as const
+      for (const [name, path, extra] of routes) {
         const t = performance.now()
         const res = await fetch(`${base}${path}`, { headers: { ...headers, ...extra } })
         await res.arrayBuffer()
@@ -165,7 +174,8 @@ try {
       rows: counts[0],
       labTotalsChecked: checked,
       getLabsThroughApiMs: Object.fromEntries(Object.entries(gets).map(([k, v]) => [k, summarize(v)])),
-      note: 'client-side wall time of the refresh\'s queries (all of it database work); the minute rollups here cover only the edges, so the full recomputation is cheaper than on a real day of minute rows'
+      note: 'client-side wall time of the refresh\'s queries (all of it database work); the minute rollups here cover only the edges, ' +
+        'so the full recomputation is cheaper than on a real day of minute rows'
     }
   }
   await mkdir(OUT, { recursive: true })

@@ -9,7 +9,9 @@ import { startSqsCounter } from './lib.ts'
 
 const sqs = await startFauxqs({ port: 0, logger: false })
 const dlq = sqs.createQueue('readings-dlq')
-sqs.createQueue('readings', { attributes: { VisibilityTimeout: '60', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.queueArn, maxReceiveCount: 5 }) } })
+sqs.createQueue('readings', {
+  attributes: { VisibilityTimeout: '60', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.queueArn, maxReceiveCount: 5 }) }
+})
 const counter = await startSqsCounter({ host: '127.0.0.1', port: sqs.port }, () => {
   const q = sqs.inspectQueue('readings')
   const ready = (q?.messages.ready.length ?? 0) + (q?.messages.delayed.length ?? 0)

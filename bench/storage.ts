@@ -66,7 +66,8 @@ try {
     const pattern = `${name}/${table}${partition === null ? '' : `#p#${partition}`}`
     for (const view of ['INNODB_SYS_TABLESPACES', 'INNODB_TABLESPACES']) {
       try {
-        const { rows } = await sql<{ bytes: number | null }>`SELECT SUM(FILE_SIZE) AS bytes FROM ${sql.raw(`information_schema.${view}`)} WHERE LOWER(NAME) = LOWER(${pattern})`.execute(db)
+        const table = sql.raw(`information_schema.${view}`)
+        const { rows } = await sql<{ bytes: number | null }>`SELECT SUM(FILE_SIZE) AS bytes FROM ${table} WHERE LOWER(NAME) = LOWER(${pattern})`.execute(db)
         if (rows[0]?.bytes != null) return Number(rows[0].bytes)
       } catch {}
     }
@@ -84,7 +85,9 @@ try {
     reading_rollups_hour: await sizes('reading_rollups_hour', null)
   }
   const manifest = await db.connection().execute(async (conn) => await writeDayArchive(new LocalArchiveStore(dir), DAY,
-    conn.selectFrom('readings').selectAll().where('recorded_at_ms', '>=', DAY).where('recorded_at_ms', '<', DAY + DAY_MS).orderBy('lab_id').orderBy('recorded_at_ms').stream(10_000), Date.now()))
+    conn.selectFrom('readings').selectAll()
+      .where('recorded_at_ms', '>=', DAY).where('recorded_at_ms', '<', DAY + DAY_MS)
+      .orderBy('lab_id').orderBy('recorded_at_ms').stream(10_000), Date.now()))
   const { rows: version } = await sql<{ v: string }>`SELECT VERSION() AS v`.execute(db)
   const perReading = (bytes: number): number => Math.round(bytes / measured.readings.rows * 100) / 100
   const out = {

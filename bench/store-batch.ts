@@ -17,7 +17,9 @@ import { createConnection } from 'mysql2/promise'
 import { REPO_ROOT } from '@labclimate/testkit/processes'
 import { benchDatabase, benchLog, machine, round } from './lib.ts'
 
-const { values: args } = parseArgs({ options: { batches: { type: 'string' }, rounds: { type: 'string' }, smoke: { type: 'boolean', default: false }, out: { type: 'string' } } })
+const { values: args } = parseArgs({
+  options: { batches: { type: 'string' }, rounds: { type: 'string' }, smoke: { type: 'boolean', default: false }, out: { type: 'string' } }
+})
 const SMOKE = args.smoke === true
 const BATCHES = Number(args.batches ?? (SMOKE ? 4 : 24))
 const ROUNDS = Number(args.rounds ?? 3)
@@ -63,7 +65,10 @@ try {
   const bareInsert = async (batch: Reading[]): Promise<void> => {
     const conn = bareConns[free++ % 2] as (typeof bareConns)[number]
     await conn.beginTransaction()
-    for (let i = 0; i < batch.length; i += 2000) await conn.query('INSERT INTO readings_bare (lab_id, recorded_at_ms, temperature_milli_c, humidity_milli_pct) VALUES ?', [batch.slice(i, i + 2000).map((r) => [r.labId, r.recordedAtMs, r.temperatureMilliC, r.humidityMilliPct])])
+    for (let i = 0; i < batch.length; i += 2000) {
+      const rows = batch.slice(i, i + 2000).map((r) => [r.labId, r.recordedAtMs, r.temperatureMilliC, r.humidityMilliPct])
+      await conn.query('INSERT INTO readings_bare (lab_id, recorded_at_ms, temperature_milli_c, humidity_milli_pct) VALUES ?', [rows])
+    }
     await conn.commit()
   }
   // warm-up (JIT, buffer pool): one batch each way, not counted
@@ -82,17 +87,25 @@ try {
     rows.push({ store: store as number, bare: bare as number })
     // correctness: every reading stored once, and each lab's hour rollups add up to the rows sent
     const labs = work.length * LABS_PER_BATCH
-    const { rows: check } = await sql<{ lab_id: number, n: number, t: number, h: number }>`SELECT lab_id, SUM(reading_count) AS n, SUM(temperature_sum) AS t, SUM(humidity_sum) AS h FROM reading_rollups_hour WHERE lab_id >= ${first} AND lab_id < ${first + labs} GROUP BY lab_id ORDER BY lab_id`.execute(db)
-    const stored = Number((await sql<{ n: number }>`SELECT COUNT(*) AS n FROM readings WHERE lab_id >= ${first} AND lab_id < ${first + labs}`.execute(db)).rows[0]?.n)
-    if (stored !== readings || check.length !== labs) throw new Error(`round ${r + 1}: stored ${stored} of ${readings} readings, rollups for ${check.length} of ${labs} labs`)
+    const { rows: check } = await sql<{ lab_id: number, n: number, t: number, h: number }>`SELECT lab_id, SUM(reading_count) AS n,
+      SUM(temperature_sum) AS t, SUM(humidity_sum) AS h FROM reading_rollups_hour
+      WHERE lab_id >= ${first} AND lab_id < ${first + labs} GROUP BY lab_id ORDER BY lab_id`.execute(db)
+    const { rows: count } = await sql<{ n: number }>`SELECT COUNT(*) AS n FROM readings WHERE lab_id >= ${first} AND lab_id < ${first + labs}`.execute(db)
+    const stored = Number(count[0]?.n)
+    if (stored !== readings || check.length !== labs) {
+      throw new Error(`round ${r + 1}: stored ${stored} of ${readings} readings, rollups for ${check.length} of ${labs} labs`)
+    }
     for (const c of check) {
       const mine = work.flat().filter((x) => x.labId === Number(c.lab_id))
       const t = mine.reduce((a, x) => a + x.temperatureMilliC, 0)
       const h = mine.reduce((a, x) => a + x.humidityMilliPct, 0)
-      if (Number(c.n) !== mine.length || Number(c.t) !== t || Number(c.h) !== h) throw new Error(`lab ${c.lab_id}: rollups ${c.n}/${c.t}/${c.h}, sent ${mine.length}/${t}/${h}`)
+      if (Number(c.n) !== mine.length || Number(c.t) !== t || Number(c.h) !== h) {
+        throw new Error(`lab ${c.lab_id}: rollups ${c.n}/${c.t}/${c.h}, sent ${mine.length}/${t}/${h}`)
+      }
     }
     checkedLabs += labs
-    log(`round ${r + 1}: store ${Math.round(store as number)} readings/s, bare ${Math.round(bare as number)} readings/s, ratio ${round((store as number) / (bare as number), 3)}`)
+    log(`round ${r + 1}: store ${Math.round(store as number)} readings/s, bare ${Math.round(bare as number)} readings/s, ` +
+      `ratio ${round((store as number) / (bare as number), 3)}`)
   }
   await Promise.all(bareConns.map(async (c) => await c.end()))
   const ratios = rows.map((x) => x.store / x.bare).sort((a, b) => a - b)

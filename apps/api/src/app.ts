@@ -32,7 +32,11 @@ declare module 'fastify' {
   }
 }
 
-export type AppOptions = Pick<ApiConfig, 'databaseUrl' | 'dbPoolSize' | 'sqs' | 'ingestLingerMs' | 'authCacheSeconds' | 'rateLimitPerMinute'> & Partial<Pick<ApiConfig, 'retention' | 'allLabsCacheMs' | 'databaseReadUrl' | 'databaseSecurity' | 'authCacheKeys' | 'authFailuresPerMinute' | 'dbOutageStaleSeconds' | 'readinessProbeMs'>> & {
+type RequiredAppOptions = 'databaseUrl' | 'dbPoolSize' | 'sqs' | 'ingestLingerMs' | 'authCacheSeconds' | 'rateLimitPerMinute'
+type OptionalAppOptions = 'retention' | 'allLabsCacheMs' | 'databaseReadUrl' | 'databaseSecurity' | 'authCacheKeys' |
+  'authFailuresPerMinute' | 'dbOutageStaleSeconds' | 'readinessProbeMs'
+
+export type AppOptions = Pick<ApiConfig, RequiredAppOptions> & Partial<Pick<ApiConfig, OptionalAppOptions>> & {
   now?: () => number
   /** Business metrics (CloudWatch EMF in production); none by default. */
   metrics?: Metrics
@@ -43,7 +47,9 @@ export type AppOptions = Pick<ApiConfig, 'databaseUrl' | 'dbPoolSize' | 'sqs' | 
  * so that slow bodies are cut off on time (Node checks requestTimeout only every connectionsCheckingInterval) and
  * keep-alive outlives the load balancer's 60 s idle timeout (else it may reuse a closed socket: 502).
  */
-export function serverOptions ({ requestTimeoutMs, trustProxyHops = 0 }: Pick<ApiConfig, 'requestTimeoutMs'> & Partial<Pick<ApiConfig, 'trustProxyHops'>>): FastifyServerOptions {
+export function serverOptions (
+  { requestTimeoutMs, trustProxyHops = 0 }: Pick<ApiConfig, 'requestTimeoutMs'> & Partial<Pick<ApiConfig, 'trustProxyHops'>>
+): FastifyServerOptions {
   return {
     // Behind the ALB the client's address is the last X-Forwarded-For entry (the one the ALB added; earlier
     // ones are whatever the client sent). Per-address limits need the client's, not the ALB's, address.

@@ -27,7 +27,11 @@ export default async function healthRoutes (fastify: FastifyInstance, { queueUrl
     return await running
   }
 
-  app.get('/health/live', { logLevel: 'warn', config: { auth: 'public' }, schema: { tags: ['meta'], summary: 'The process is up', response: { 200: Health } } }, async () => ({ status: 'ok' as const }))
+  app.get('/health/live', {
+    logLevel: 'warn',
+    config: { auth: 'public' },
+    schema: { tags: ['meta'], summary: 'The process is up', response: { 200: Health } }
+  }, async () => ({ status: 'ok' as const }))
   app.get('/health/ready', {
     logLevel: 'warn',
     config: { auth: 'public' },

@@ -270,7 +270,11 @@ export async function simulate (options: SimulateOptions, fleet: Fleet, deps: Si
         summary.body_bytes_sent += Buffer.byteLength(payload)
         const response = await deps.fetch(`${options.url}/labs/${lab.labId}/readings`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${lab.deviceKey}`, ...(options.gzip === true ? { 'content-encoding': 'gzip' } : {}) },
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Bearer ${lab.deviceKey}`,
+            ...(options.gzip === true ? { 'content-encoding': 'gzip' } : {})
+          },
           body: payload
         })
         const body = await response.json().catch(() => undefined) as { accepted?: number, rejected?: Array<{ index: number }> } | undefined
@@ -323,7 +327,11 @@ export function formatSummary (s: Summary): string {
 /** Creates the labs and one device key each through the API, with an admin key. */
 export async function createFleetThroughApi (url: string, adminKey: string, labs: number, doFetch: typeof fetch, stamp: string): Promise<Fleet> {
   const call = async <T>(path: string, body: unknown): Promise<T> => {
-    const response = await doFetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` }, body: JSON.stringify(body) })
+    const response = await doFetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` },
+      body: JSON.stringify(body)
+    })
     if (response.status !== 201) throw new Error(`POST ${path} answered ${response.status}: ${await response.text()}`)
     return await response.json() as T
   }

@@ -33,7 +33,11 @@ export function loadBootstrapConfig (env: Env): BootstrapConfig {
   const kind = read.oneOf('ROLE_USERS_AUTH', ['iam', 'password'] as const, { default: 'iam' })
   const roleAuth: RoleAuth = kind === 'iam'
     ? { kind }
-    : { kind, passwords: Object.fromEntries(ROLE_NAMES.map((role) => [role, read.requiredString(`ROLE_USER_PASSWORD_${role.toUpperCase()}`)])) as Record<typeof ROLE_NAMES[number], string> }
+    : {
+        kind,
+        passwords: Object.fromEntries(ROLE_NAMES.map((role) => [role, read.requiredString(`ROLE_USER_PASSWORD_${role.toUpperCase()}`)])) as
+          Record<typeof ROLE_NAMES[number], string>
+      }
   const adminKeySecretArn = read.string('ADMIN_KEY_SECRET_ARN')
   const config: BootstrapConfig = {
     roleAuth,

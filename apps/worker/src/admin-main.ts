@@ -36,7 +36,9 @@ const bootstrapCommand: Command = {
           ctx.print(`read it with: aws secretsmanager get-secret-value --secret-id '${config.adminKeySecretArn}' --query SecretString --output text`)
         }
       })
-      if (report.adminKeyId === undefined && config.adminKeySecretArn !== undefined) ctx.print(`the first admin key, if still live, is in ${config.adminKeySecretArn}`)
+      if (report.adminKeyId === undefined && config.adminKeySecretArn !== undefined) {
+        ctx.print(`the first admin key, if still live, is in ${config.adminKeySecretArn}`)
+      }
     } finally {
       secrets?.destroy()
     }

@@ -38,7 +38,9 @@ export interface CompletenessReport extends UploadWindow {
 interface LocalTime { year: number, month: number, day: number, hour: number, minute: number, second: number }
 
 function localTime (ms: number, timeZone: string): LocalTime {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' }).formatToParts(ms)
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric'
+  }).formatToParts(ms)
   const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value)
   return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute'), second: get('second') }
 }
@@ -116,7 +118,9 @@ export async function reportCompleteness (
   metrics.gauge('LabsRegistered', report.registered)
   metrics.gauge('LabsCompleteLastUpload', report.complete)
   const window = { start: new Date(report.startMs).toISOString(), end: new Date(report.endMs).toISOString(), timeZone: settings.timeZone }
-  log.info({ window, registered: report.registered, complete: report.complete, missingCount: report.missing.length, bucket: report.bucket }, 'upload completeness')
+  log.info({
+    window, registered: report.registered, complete: report.complete, missingCount: report.missing.length, bucket: report.bucket
+  }, 'upload completeness')
   const parts = Math.ceil(report.missing.length / MISSING_IDS_PER_LINE)
   for (let part = 0; part < parts; part++) {
     const missingLabIds = report.missing.slice(part * MISSING_IDS_PER_LINE, (part + 1) * MISSING_IDS_PER_LINE)

@@ -17,7 +17,9 @@ import { createS3Client, S3ArchiveStore } from './maintenance-s3.ts'
 const config = loadOrExit(loadMaintenanceConfig, process.env)
 
 const log = pino({ level: config.logLevel, base: { service: 'maintenance' } })
-const metrics = config.metricsEmf ? createEmfMetrics({ service: 'maintenance', stage: config.stage, write: (line) => process.stdout.write(`${line}\n`) }) : noMetrics
+const metrics = config.metricsEmf
+  ? createEmfMetrics({ service: 'maintenance', stage: config.stage, write: (line) => process.stdout.write(`${line}\n`) })
+  : noMetrics
 let archive: ArchiveStore | undefined
 let destroyS3 = (): void => {}
 if (config.archive?.kind === 's3') {
@@ -46,7 +48,8 @@ try {
   } else {
     log.info({ report }, 'maintenance done')
     if (report.rawRefused.length > 0) {
-      log.error({ refused: report.rawRefused }, 'raw days past retention were kept: no archive is configured (set ARCHIVE_BUCKET or ARCHIVE_DIR, or ARCHIVE_REQUIRED=false)')
+      log.error({ refused: report.rawRefused }, 'raw days past retention were kept: no archive is configured ' +
+        '(set ARCHIVE_BUCKET or ARCHIVE_DIR, or ARCHIVE_REQUIRED=false)')
       failed = true
     }
   }

@@ -87,7 +87,12 @@ export class S3ArchiveStore implements ArchiveStore {
   }
 
   async putJson (key: string, value: unknown): Promise<void> {
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Body: `${JSON.stringify(value, null, 2)}\n`, ContentType: 'application/json' }))
+    await this.client.send(new PutObjectCommand({
+      Bucket: this.bucket,
+      Key: this.prefix + key,
+      Body: `${JSON.stringify(value, null, 2)}\n`,
+      ContentType: 'application/json'
+    }))
   }
 
   async getJson (key: string): Promise<unknown> {

@@ -54,14 +54,22 @@ export function createWorker (config: WorkerConfig, log: Logger, options: { now?
           metrics.count('ReadingsStored', result.inserted)
           metrics.observe('BatchDurationMs', committedAt - started)
           if (result.committed.length < batch.length) metrics.count('WorkerErrors', batch.length - result.committed.length)
-          log.info({ messages: batch.length, committed: result.committed.length, readings: result.readings, inserted: result.inserted, durationMs: committedAt - started, maxLagMs: Math.max(0, ...lags) }, 'batch stored')
+          log.info({
+            messages: batch.length,
+            committed: result.committed.length,
+            readings: result.readings,
+            inserted: result.inserted,
+            durationMs: committedAt - started,
+            maxLagMs: Math.max(0, ...lags)
+          }, 'batch stored')
           return { committed: result.committed }
         } catch (error) {
           if (!isConnectionError(error) || stopping) throw error
           const delay = Math.min(MAX_BACKOFF_MS, 250 * 2 ** attempt)
           // Counted per retry, so an outage shows on the WorkerErrors alarm and not only in the logs.
           metrics.count('WorkerErrors')
-          log.warn({ err: error, attempt, retryInMs: delay }, isAuthError(error) ? 'database refused the login; retrying the batch' : 'database unreachable; retrying the batch')
+          const why = isAuthError(error) ? 'database refused the login; retrying the batch' : 'database unreachable; retrying the batch'
+          log.warn({ err: error, attempt, retryInMs: delay }, why)
           await sleep(delay)
         }
       }

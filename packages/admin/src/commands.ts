@@ -21,7 +21,10 @@ export interface Command {
   run: (args: string[], ctx: CommandContext) => Promise<void>
 }
 
-export function options<T extends Record<string, { type: 'string' | 'boolean' }>> (args: string[], spec: T): { values: Record<string, string | boolean | undefined>, positionals: string[] } {
+export function options<T extends Record<string, { type: 'string' | 'boolean' }>> (
+  args: string[],
+  spec: T
+): { values: Record<string, string | boolean | undefined>, positionals: string[] } {
   try {
     return parseArgs({ args, options: spec, allowPositionals: true, strict: true })
   } catch (error) {
@@ -93,7 +96,8 @@ export function databaseCommands (program: string): Command[] {
       usage: `${program} keys list`,
       run: async (_args, ctx) => {
         for (const k of await listApiKeys(ctx.db())) {
-          ctx.print(`${k.id}\t${k.prefix}…\t${k.role}\t${k.labId ?? '-'}\t${k.label}\t${k.revokedAtMs === null ? 'live' : `revoked ${new Date(k.revokedAtMs).toISOString()}`}`)
+          const state = k.revokedAtMs === null ? 'live' : `revoked ${new Date(k.revokedAtMs).toISOString()}`
+          ctx.print(`${k.id}\t${k.prefix}…\t${k.role}\t${k.labId ?? '-'}\t${k.label}\t${state}`)
         }
       }
     },

@@ -30,7 +30,8 @@ function has (command: string): boolean {
  */
 export function containerSupport (log: (line: string) => void = () => {}): string | undefined {
   if (!['podman', 'runc', 'mmdebstrap'].every(has)) {
-    const mayInstall = process.getuid?.() === 0 || (() => { try { execFileSync('sudo', ['-n', 'true'], { stdio: 'ignore' }); return true } catch { return false } })()
+    const maySudo = (): boolean => { try { execFileSync('sudo', ['-n', 'true'], { stdio: 'ignore' }); return true } catch { return false } }
+    const mayInstall = process.getuid?.() === 0 || maySudo()
     if (!mayInstall) return 'podman, runc or mmdebstrap is missing and there is no root to install them (sudo sh scripts/install-containers.sh)'
     log('installing podman, runc and mmdebstrap (scripts/install-containers.sh)')
     try { execFileSync('sh', [join(REPO_ROOT, 'scripts/install-containers.sh')], { stdio: ['ignore', 'ignore', 'pipe'] }) } catch (error) {

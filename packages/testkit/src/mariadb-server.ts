@@ -112,7 +112,8 @@ function findMariaDb (log: (line: string) => void): MariaDbInstallation {
   const installed = installedOnMachine()
   if (installed !== undefined) return installed
   const why = fetchError instanceof Error ? `fetching it from Debian's packages failed: ${fetchError.message}` : 'apt-get is not available to fetch it'
-  throw new Error(`no MariaDB server for the tests: ${why}. Install MariaDB, or point TEST_DATABASE_URL at a MySQL/MariaDB server where the user may create labclimate_* databases (.ci/setup-mysql.sql).`)
+  throw new Error(`no MariaDB server for the tests: ${why}. Install MariaDB, or point TEST_DATABASE_URL at a MySQL/MariaDB server ` +
+    'where the user may create labclimate_* databases (.ci/setup-mysql.sql).')
 }
 
 async function rootQuery (server: Pick<MariaDbServer, 'socket'>, statements: string): Promise<void> {

@@ -30,8 +30,12 @@ export async function startMySql (log: (line: string) => void = () => {}): Promi
     'mysqld', '--user=root', '--datadir=/data', `--port=${port}`, '--bind-address=127.0.0.1', '--mysqlx=OFF',
     '--secure-file-priv=', '--skip-name-resolve', '--disable-log-bin', `--socket=${socket}`, '--log-error=/data/server.log'
   ]
-  const script = `mkdir -p /run/mysqld && mysqld --initialize-insecure --user=root --datadir=/data --log-error=/tmp/init.log && exec ${server.map((a) => `'${a}'`).join(' ')}`
-  await podman(['run', '-d', '--rm', '--name', name, '--network', 'host', '--tmpfs', '/data:rw,size=4g', '--stop-timeout', '20', '--timeout', '7200', image, 'sh', '-c', script])
+  const script = 'mkdir -p /run/mysqld && mysqld --initialize-insecure --user=root --datadir=/data --log-error=/tmp/init.log && ' +
+    `exec ${server.map((a) => `'${a}'`).join(' ')}`
+  await podman([
+    'run', '-d', '--rm', '--name', name, '--network', 'host', '--tmpfs', '/data:rw,size=4g',
+    '--stop-timeout', '20', '--timeout', '7200', image, 'sh', '-c', script
+  ])
   const stop = async (): Promise<void> => { await podman(['rm', '-f', '-t', '20', name]).catch(() => {}) }
   try {
     const deadline = Date.now() + 120_000

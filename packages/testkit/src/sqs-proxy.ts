@@ -45,7 +45,9 @@ export async function startSqsProxy (target: string, options: SqsProxyOptions = 
       try { request = JSON.parse(text) as Record<string, unknown> } catch { /* not JSON: passed on as is */ }
       // A delete counts from the moment it is asked for: the server may have done it before its answer comes back.
       if (action === 'DeleteMessage') deleting.add(String(request.ReceiptHandle))
-      if (action === 'DeleteMessageBatch') for (const e of (request.Entries as Array<{ ReceiptHandle: string }> | undefined) ?? []) deleting.add(e.ReceiptHandle)
+      if (action === 'DeleteMessageBatch') {
+        for (const e of (request.Entries as Array<{ ReceiptHandle: string }> | undefined) ?? []) deleting.add(e.ReceiptHandle)
+      }
       const failed: Array<{ Id: string }> = []
       let forwarded = text
       if (action === 'SendMessageBatch' && options.failBatchEntry !== undefined && Array.isArray(request.Entries)) {
@@ -65,7 +67,8 @@ export async function startSqsProxy (target: string, options: SqsProxyOptions = 
       let response: Record<string, unknown> = {}
       try { response = JSON.parse(answer) as Record<string, unknown> } catch { /* passed on as is */ }
       if (failed.length > 0 && upstream.ok) {
-        response = { ...response, Failed: [...((response.Failed as unknown[] | undefined) ?? []), ...failed.map((e) => ({ Id: e.Id, SenderFault: false, Code: 'InternalError', Message: 'failed by the test proxy' }))] }
+        const ours = failed.map((e) => ({ Id: e.Id, SenderFault: false, Code: 'InternalError', Message: 'failed by the test proxy' }))
+        response = { ...response, Failed: [...((response.Failed as unknown[] | undefined) ?? []), ...ours] }
         answer = JSON.stringify(response)
       }
       calls.push({ action, request, response })
@@ -79,7 +82,8 @@ export async function startSqsProxy (target: string, options: SqsProxyOptions = 
   return {
     endpoint: `http://127.0.0.1:${port}`,
     calls,
-    received: () => calls.filter((c) => c.action === 'ReceiveMessage').flatMap((c) => ((c.response.Messages as Array<{ MessageId: string }> | undefined) ?? []).map((m) => m.MessageId)),
+    received: () => calls.filter((c) => c.action === 'ReceiveMessage')
+      .flatMap((c) => ((c.response.Messages as Array<{ MessageId: string }> | undefined) ?? []).map((m) => m.MessageId)),
     held: () => calls.filter((c) => c.action === 'ReceiveMessage')
       .flatMap((c) => (c.response.Messages as Array<{ MessageId: string, ReceiptHandle: string }> | undefined) ?? [])
       .filter((m) => !deleting.has(m.ReceiptHandle)).map((m) => m.MessageId),

@@ -24,7 +24,10 @@ export function startWorkerProcess (t: Teardown, queue: TestQueue, databaseUrl: 
 
 /** Waits until the queue is empty and `count` readings are stored (polling, with a generous ceiling). */
 export async function waitUntilStored (db: Kysely<Database>, queue: TestQueue, count: number, worker: AppProcess, timeoutMs = 60_000): Promise<void> {
-  const stored = async (): Promise<number> => Number((await db.selectFrom('readings').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)
+  const stored = async (): Promise<number> =>
+    Number((await db.selectFrom('readings').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)
   await waitFor(`${count} readings stored by the worker`, async () => queueDepth(queue) === 0 && (await stored()) === count, timeoutMs, 100)
-    .catch(async (error: unknown) => { throw new Error(`${String(error)} (${await stored()} stored, ${queueDepth(queue)} on the queue); worker said:\n${worker.output()}`) })
+    .catch(async (error: unknown) => {
+      throw new Error(`${String(error)} (${await stored()} stored, ${queueDepth(queue)} on the queue); worker said:\n${worker.output()}`)
+    })
 }

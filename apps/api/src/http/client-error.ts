@@ -19,5 +19,6 @@ export function answerClientError (error: NodeJS.ErrnoException, socket: Socket)
   }
   const [status, detail] = DETAILS[error.code ?? ''] ?? [400, 'The request is not valid HTTP.']
   const body = JSON.stringify(problem(status, STATUS_CODES[status] ?? 'Error', detail))
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}; charset=utf-8\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
 }

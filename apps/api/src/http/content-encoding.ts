@@ -40,7 +40,8 @@ export function installContentDecoding (app: FastifyInstance): void {
       throw new HttpProblem(415, 'Only the ingest routes take a compressed body; send this one uncompressed.', { headers: { 'accept-encoding': 'identity' } })
     }
     if (decoder === undefined) {
-      throw new HttpProblem(415, `Content-Encoding ${JSON.stringify(coding)} is not supported; use one of ${ACCEPTED_ENCODINGS.join(', ')} (one coding, not a list).`, { headers: accept })
+      throw new HttpProblem(415, `Content-Encoding ${JSON.stringify(coding)} is not supported; ` +
+        `use one of ${ACCEPTED_ENCODINGS.join(', ')} (one coding, not a list).`, { headers: accept })
     }
     return decode(payload, decoder(), request.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit ?? 1024 * 1024)
   })

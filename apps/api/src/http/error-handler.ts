@@ -49,14 +49,16 @@ export function installProblemHandlers (app: FastifyInstance): void {
       // Part of a large request may already be on the queue (it spans several messages); saying nothing was
       // stored would then be false. Sending the same readings again is safe either way: a reading is stored once.
       const detail = error.partial
-        ? `The queue is unavailable: some of the readings were queued and will be stored, the others were not. Send the same readings again in ${QUEUE_RETRY_AFTER_SECONDS} s; readings already queued are stored only once.`
+        ? 'The queue is unavailable: some of the readings were queued and will be stored, the others were not. ' +
+          `Send the same readings again in ${QUEUE_RETRY_AFTER_SECONDS} s; readings already queued are stored only once.`
         : `The readings were not accepted because the queue is unavailable; nothing was stored. Retry in ${QUEUE_RETRY_AFTER_SECONDS} s.`
       return send(reply, request, problem(503, 'Service Unavailable', detail))
     }
     if (isConnectionError(error)) {
       request.log.error({ err: error }, 'database unreachable')
       reply.header('retry-after', String(QUEUE_RETRY_AFTER_SECONDS))
-      return send(reply, request, problem(503, 'Service Unavailable', `The database is unavailable; nothing was changed. Retry in ${QUEUE_RETRY_AFTER_SECONDS} s.`))
+      const detail = `The database is unavailable; nothing was changed. Retry in ${QUEUE_RETRY_AFTER_SECONDS} s.`
+      return send(reply, request, problem(503, 'Service Unavailable', detail))
     }
     const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
     if (status < 500) return send(reply, request, problem(status, STATUS_CODES[status] ?? 'Error', error.message))

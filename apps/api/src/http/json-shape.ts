@@ -45,5 +45,9 @@ export function jsonShapeProblem (text: string, maxValues = MAX_JSON_VALUES, max
     }
   }
   if (values <= maxValues) return undefined
-  return { status: 413, detail: `The body holds about ${values.toLocaleString('en-US')} JSON values; at most ${maxValues.toLocaleString('en-US')} are read (an upload carries at most ${MAX_READINGS_PER_REQUEST.toLocaleString('en-US')} readings).` }
+  return {
+    status: 413,
+    detail: `The body holds about ${values.toLocaleString('en-US')} JSON values; at most ${maxValues.toLocaleString('en-US')} are read ` +
+      `(an upload carries at most ${MAX_READINGS_PER_REQUEST.toLocaleString('en-US')} readings).`
+  }
 }

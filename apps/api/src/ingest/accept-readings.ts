@@ -39,7 +39,8 @@ export async function acceptReadings (deps: IngestDeps, items: readonly unknown[
   if (parsed.notObjectCount > 0) {
     const first = parsed.notObjects[0] as number
     const listed = parsed.notObjectCount > parsed.notObjects.length ? `; the first ${parsed.notObjects.length} are listed` : ''
-    throw new HttpProblem(400, `body/${first} must be object: ${plural(parsed.notObjectCount, 'item is not an object', 'items are not objects')} (a reading is an object)${listed}.`, {
+    const items = plural(parsed.notObjectCount, 'item is not an object', 'items are not objects')
+    throw new HttpProblem(400, `body/${first} must be object: ${items} (a reading is an object)${listed}.`, {
       errors: parsed.notObjects.map((index) => ({ index, path: `/${index}`, in: 'body', message: 'must be object' })),
       errorsTotal: parsed.notObjectCount
     })

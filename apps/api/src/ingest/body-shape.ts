@@ -30,10 +30,22 @@ export function ingestValidatorCompiler ({ oneObject }: { oneObject: boolean }):
     const check: Check = (body) => {
       if (Array.isArray(body)) {
         if (body.length <= MAX_READINGS_PER_REQUEST) return true
-        return failing(check, { instancePath: '', schemaPath: '#/maxItems', keyword: 'maxItems', message: `must NOT have more than ${MAX_READINGS_PER_REQUEST} items (it has ${body.length})`, params: { limit: MAX_READINGS_PER_REQUEST } })
+        return failing(check, {
+          instancePath: '',
+          schemaPath: '#/maxItems',
+          keyword: 'maxItems',
+          message: `must NOT have more than ${MAX_READINGS_PER_REQUEST} items (it has ${body.length})`,
+          params: { limit: MAX_READINGS_PER_REQUEST }
+        })
       }
       if (oneObject && typeof body === 'object' && body !== null) return true
-      return failing(check, { instancePath: '', schemaPath: '#/type', keyword: 'type', message: oneObject ? 'must be an object (one reading) or an array of readings' : 'must be array', params: {} })
+      return failing(check, {
+        instancePath: '',
+        schemaPath: '#/type',
+        keyword: 'type',
+        message: oneObject ? 'must be an object (one reading) or an array of readings' : 'must be array',
+        params: {}
+      })
     }
     return check
   }

@@ -28,7 +28,13 @@ function answer (reply: FastifyReply, outcome: IngestOutcome): IngestAccepted {
   }
   reply.code(202)
   const refused = outcome.rejectedCount === 0 ? '' : `; ${outcome.rejectedCount} rejected${listed}`
-  return { status: true, message: `${outcome.accepted} ${outcome.accepted === 1 ? 'reading' : 'readings'} accepted${refused}`, accepted: outcome.accepted, rejected: outcome.rejected, rejected_count: outcome.rejectedCount }
+  return {
+    status: true,
+    message: `${outcome.accepted} ${outcome.accepted === 1 ? 'reading' : 'readings'} accepted${refused}`,
+    accepted: outcome.accepted,
+    rejected: outcome.rejected,
+    rejected_count: outcome.rejectedCount
+  }
 }
 
 /** What both upload routes share: device keys, the upload body limit, the item-by-item validator, the 202 answer. */
@@ -48,7 +54,8 @@ export default async function ingestRoutes (fastify: FastifyInstance): Promise<v
 
   app.post('/labs/upload', uploadRoute(false, {
     summary: 'Upload readings of any labs (the legacy route)',
-    description: 'Answers 202 once every accepted reading is durably queued; invalid items are listed in `rejected` by index (the first 100; `rejected_count` counts them all). An item that is not an object makes the whole body a 400.',
+    description: 'Answers 202 once every accepted reading is durably queued; invalid items are listed in `rejected` by index ' +
+      '(the first 100; `rejected_count` counts them all). An item that is not an object makes the whole body a 400.',
     body: Type.Array(UploadItem, { maxItems: MAX_READINGS_PER_REQUEST })
   }), async (request, reply) => answer(reply, await acceptReadings(deps(request), request.body)))
 

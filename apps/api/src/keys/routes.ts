@@ -36,11 +36,16 @@ export default async function keyRoutes (fastify: FastifyInstance): Promise<void
       summary: 'Create an API key (the key is shown only in this answer)',
       tags: ['keys'],
       body: Type.Object({ role: Role, lab_id: Type.Optional(LabId), label: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
-      response: { 201: Type.Composite([KeyInfo, Type.Object({ key: Type.String({ description: 'send as "Authorization: Bearer <key>"; not retrievable later' }) })]), ...problemResponses }
+      response: {
+        201: Type.Composite([KeyInfo, Type.Object({ key: Type.String({ description: 'send as "Authorization: Bearer <key>"; not retrievable later' }) })]),
+        ...problemResponses
+      }
     }
   }, async (request, reply) => {
     const { role, lab_id: labId, label } = request.body
-    if ((role === 'device') !== (labId !== undefined)) throw new HttpProblem(400, 'A device key needs lab_id (the one lab it may write); admin and read keys take none.')
+    if ((role === 'device') !== (labId !== undefined)) {
+      throw new HttpProblem(400, 'A device key needs lab_id (the one lab it may write); admin and read keys take none.')
+    }
     if (labId !== undefined && await findLab(app.db, labId) === undefined) throw new HttpProblem(404, `Lab ${labId} does not exist.`)
     const { key, apiKey } = await createApiKey(app.db, { role, labId: labId ?? null, label, nowMs: app.now() })
     reply.code(201)

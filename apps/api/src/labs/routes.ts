@@ -41,7 +41,9 @@ export default async function labRoutes (fastify: FastifyInstance): Promise<void
       tags: ['labs'],
       params: LabParams,
       response: {
-        200: Type.Composite([Lab, Type.Object({ averages: Type.Union([LabAverage, Type.Null()], { description: 'null when the lab has no readings in the window' }) })]),
+        200: Type.Composite([Lab, Type.Object({
+          averages: Type.Union([LabAverage, Type.Null()], { description: 'null when the lab has no readings in the window' })
+        })]),
         ...problemResponses
       }
     }

@@ -100,7 +100,9 @@ export default fp<AuthPluginOptions>(async (app, options) => {
     // NAT as an attacker keeps working); anything else is, before it can cost a lookup.
     if (keyHash === undefined || !cache.knows(keyHash)) {
       const wait = failures.exhaustedFor(request.ip)
-      if (wait > 0) throw new HttpProblem(429, `Too many failed authentications from this address; retry in ${wait} s.`, { headers: { 'retry-after': String(wait) } })
+      if (wait > 0) {
+        throw new HttpProblem(429, `Too many failed authentications from this address; retry in ${wait} s.`, { headers: { 'retry-after': String(wait) } })
+      }
     }
     if (token === undefined) refuse(request, 'This route needs an API key: send "Authorization: Bearer <key>".')
     if (keyHash === undefined) refuse(request, 'The API key is not valid: a labclimate key is "lc_" followed by 43 characters.')
@@ -113,7 +115,9 @@ export default fp<AuthPluginOptions>(async (app, options) => {
     try {
       key = await cache.resolve(keyHash)
     } catch (error) {
-      if (error instanceof LookupOverloadError) throw new HttpProblem(503, 'Too many API keys are being checked at once; retry in 1 s.', { headers: { 'retry-after': '1' }, cause: error })
+      if (error instanceof LookupOverloadError) {
+        throw new HttpProblem(503, 'Too many API keys are being checked at once; retry in 1 s.', { headers: { 'retry-after': '1' }, cause: error })
+      }
       throw error
     }
     if (key === undefined) throw new HttpProblem(401, 'The API key is not valid or has been revoked.', { headers: CHALLENGE })

@@ -38,7 +38,8 @@ export default fp(async (app) => {
     if (bytes === 0) return
     const used = inFlight.get(keyId) ?? 0
     if (used > 0 && used + bytes > KEY_BODY_BYTES_IN_FLIGHT) {
-      throw new HttpProblem(429, `This API key already has ${Math.round(used / 1024)} KiB of request bodies in progress; send the next one when an answer has come.`, { headers: { 'retry-after': '1' } })
+      throw new HttpProblem(429, `This API key already has ${Math.round(used / 1024)} KiB of request bodies in progress; ` +
+        'send the next one when an answer has come.', { headers: { 'retry-after': '1' } })
     }
     inFlight.set(keyId, used + bytes)
     request.bodyBudget = bytes

@@ -13,9 +13,18 @@ export const MAX_LAB_FILTER = 1_000
 const COMPRESS_FROM_BYTES = 1_024
 
 export const AllLabsQuery = Type.Object({
-  limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,4}$', description: `labs per page (at most ${MAX_PAGE}); the answer's \`Link: <…>; rel="next"\` header names the next page` })),
-  after: Type.Optional(Type.String({ pattern: '^(0|[1-9][0-9]{0,9})$', description: 'the page holds labs with ids above this one (the last id of the previous page)' })),
-  lab_id: Type.Optional(Type.String({ pattern: `^[1-9][0-9]{0,9}(,[1-9][0-9]{0,9}){0,${MAX_LAB_FILTER - 1}}$`, description: `only these labs: comma-separated ids, at most ${MAX_LAB_FILTER}` }))
+  limit: Type.Optional(Type.String({
+    pattern: '^[1-9][0-9]{0,4}$',
+    description: `labs per page (at most ${MAX_PAGE}); the answer's \`Link: <…>; rel="next"\` header names the next page`
+  })),
+  after: Type.Optional(Type.String({
+    pattern: '^(0|[1-9][0-9]{0,9})$',
+    description: 'the page holds labs with ids above this one (the last id of the previous page)'
+  })),
+  lab_id: Type.Optional(Type.String({
+    pattern: `^[1-9][0-9]{0,9}(,[1-9][0-9]{0,9}){0,${MAX_LAB_FILTER - 1}}$`,
+    description: `only these labs: comma-separated ids, at most ${MAX_LAB_FILTER}`
+  }))
 })
 export type AllLabsQuery = typeof AllLabsQuery.static
 
@@ -69,7 +78,9 @@ export function selectView (averages: readonly LabAverage[], query: AllLabsQuery
   if (query.limit === undefined && query.after === undefined) return { items: [...items], next: undefined }
   const limit = query.limit === undefined ? MAX_PAGE : Number(query.limit)
   if (limit > MAX_PAGE) {
-    throw new HttpProblem(400, `limit may be at most ${MAX_PAGE}`, { errors: [{ path: '/limit', in: 'querystring', message: `${limit} is above ${MAX_PAGE}` }] })
+    throw new HttpProblem(400, `limit may be at most ${MAX_PAGE}`, {
+      errors: [{ path: '/limit', in: 'querystring', message: `${limit} is above ${MAX_PAGE}` }]
+    })
   }
   const start = query.after === undefined ? 0 : firstAbove(items, Number(query.after))
   const page = items.slice(start, start + limit)

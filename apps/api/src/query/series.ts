@@ -13,7 +13,10 @@ export const MAX_POINTS = 20_000
 export const SeriesQuery = Type.Object({
   from: Type.Optional(Type.String({ description: 'start (inclusive): ISO 8601 with a zone or epoch ms; default `to` minus 24 h' })),
   to: Type.Optional(Type.String({ description: 'end (exclusive): ISO 8601 with a zone or epoch ms; default now' })),
-  resolution: Type.Optional(Type.Union([Type.Literal('raw'), Type.Literal('minute'), Type.Literal('hour')], { default: 'minute', description: 'raw readings, or minute or hour buckets' }))
+  resolution: Type.Optional(Type.Union([Type.Literal('raw'), Type.Literal('minute'), Type.Literal('hour')], {
+    default: 'minute',
+    description: 'raw readings, or minute or hour buckets'
+  }))
 })
 
 export const SeriesPointSchema = Type.Object({
@@ -39,7 +42,9 @@ export const Series = Type.Object({
 function parseInstant (name: string, text: string): number {
   const ms = /^\d{1,15}$/.test(text) ? Number(text) : parseIsoTimestamp(text)
   if (ms === undefined) {
-    throw new HttpProblem(400, `${name} must be ISO 8601 with a zone or epoch milliseconds`, { errors: [{ path: `/${name}`, in: 'querystring', message: `${JSON.stringify(text)} is not a time` }] })
+    throw new HttpProblem(400, `${name} must be ISO 8601 with a zone or epoch milliseconds`, {
+      errors: [{ path: `/${name}`, in: 'querystring', message: `${JSON.stringify(text)} is not a time` }]
+    })
   }
   return ms
 }
@@ -53,7 +58,8 @@ export function seriesRange (
   const fromMs = query.from === undefined ? toMs - DAY_MS : parseInstant('from', query.from)
   if (fromMs >= toMs) throw new HttpProblem(400, '`from` must be before `to`')
   if (toMs - fromMs > MAX_SPAN_MS[resolution]) {
-    throw new HttpProblem(400, `a ${resolution} series may span at most ${MAX_SPAN_MS[resolution] / DAY_MS} days; choose a coarser resolution or a shorter range`)
+    throw new HttpProblem(400, `a ${resolution} series may span at most ${MAX_SPAN_MS[resolution] / DAY_MS} days; ` +
+      'choose a coarser resolution or a shorter range')
   }
   return { fromMs, toMs, resolution }
 }

@@ -76,7 +76,10 @@ const stop = (): void => {
   void (async () => {
     if (apiProcess !== undefined) { apiProcess.kill('SIGTERM'); await exited(apiProcess) }
     for (let i = 0; i < 1200 && depth() > 0 && worker?.exitCode === null; i++) await new Promise((resolve) => setTimeout(resolve, 100))
-    if (depth() > 0) console.error(`labclimate: ${depth()} messages left on the queue (the worker stopped, or did not drain them in 2 minutes) are lost with it`)
+    if (depth() > 0) {
+      console.error(`labclimate: ${depth()} messages left on the queue ` +
+        '(the worker stopped, or did not drain them in 2 minutes) are lost with it')
+    }
     if (worker !== undefined) { worker.kill('SIGTERM'); await exited(worker) }
     await sqs.stop()
     process.exit(0)
@@ -108,7 +111,8 @@ try {
     `  docs:                    ${api}/docs`,
     `  dashboard:               ${api}/dashboard  (paste the read key)`,
     '  try:',
-    `    curl -H 'authorization: Bearer ${device}' -H 'content-type: application/json' -d '[{"lab_id":${demo.id},"timestamp":"'$(date -u +%FT%TZ)'","temperature":"70.7°F","humidity":"45%"}]' ${api}/labs/upload`,
+    `    curl -H 'authorization: Bearer ${device}' -H 'content-type: application/json' ` +
+      `-d '[{"lab_id":${demo.id},"timestamp":"'$(date -u +%FT%TZ)'","temperature":"70.7°F","humidity":"45%"}]' ${api}/labs/upload`,
     `    curl -H 'authorization: Bearer ${reader}' ${api}/labs`,
     ''
   ].join('\n'))

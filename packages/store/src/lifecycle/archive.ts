@@ -74,7 +74,8 @@ export async function writeDayArchive (store: ArchiveStore, dayStartMs: number, 
   async function * lines (): AsyncGenerator<string> {
     let buffer = ''
     for await (const r of rows) {
-      buffer += `{"lab_id":${Number(r.lab_id)},"recorded_at_ms":${Number(r.recorded_at_ms)},"temperature_milli_c":${Number(r.temperature_milli_c)},"humidity_milli_pct":${Number(r.humidity_milli_pct)}}\n`
+      buffer += `{"lab_id":${Number(r.lab_id)},"recorded_at_ms":${Number(r.recorded_at_ms)},` +
+        `"temperature_milli_c":${Number(r.temperature_milli_c)},"humidity_milli_pct":${Number(r.humidity_milli_pct)}}\n`
       count++
       if (buffer.length >= 65_536) { yield buffer; buffer = '' }
     }
@@ -121,7 +122,8 @@ export async function writeDayArchive (store: ArchiveStore, dayStartMs: number, 
 function isManifest (value: unknown): value is ArchiveManifest {
   if (typeof value !== 'object' || value === null) return false
   const m = value as Partial<ArchiveManifest>
-  return m.format === ARCHIVE_FORMAT && typeof m.rows === 'number' && typeof m.bytes === 'number' && typeof m.object === 'string' && typeof m.sha256 === 'string'
+  return m.format === ARCHIVE_FORMAT && typeof m.rows === 'number' && typeof m.bytes === 'number' &&
+    typeof m.object === 'string' && typeof m.sha256 === 'string'
 }
 
 /**

@@ -34,7 +34,9 @@ export interface MaintenanceReport {
 /** One maintenance run: create ahead, archive then drop expired raw days, expire rollups. Safe to run twice at once and to re-run after a crash. */
 export async function runMaintenance (backend: LifecycleBackend, options: MaintenanceOptions): Promise<MaintenanceReport> {
   const log = options.log ?? (() => {})
-  const report: MaintenanceReport = { status: 'locked', created: {}, rawDropped: [], rawRefused: [], manifests: [], minuteExpired: [], hourRowsDeleted: 0, rawBefore: [], rawAfter: [] }
+  const report: MaintenanceReport = {
+    status: 'locked', created: {}, rawDropped: [], rawRefused: [], manifests: [], minuteExpired: [], hourRowsDeleted: 0, rawBefore: [], rawAfter: []
+  }
   if (!await backend.tryLock()) {
     log('locked', { message: 'another maintenance run holds the lock; nothing done' })
     return report

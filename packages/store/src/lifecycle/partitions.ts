@@ -67,7 +67,8 @@ export async function createPartitionsAhead (db: Kysely<any>, table: string, unt
   const from = lastBound ?? dayStart(untilMs)
   const clauses = dailyPartitionClauses(from, untilMs)
   if (clauses.length === 0) return []
-  await sql.raw(`ALTER TABLE ${ident(table)} REORGANIZE PARTITION ${MAXVALUE_PARTITION} INTO (${clauses.join(', ')}, PARTITION ${MAXVALUE_PARTITION} VALUES LESS THAN MAXVALUE)`).execute(db)
+  await sql.raw(`ALTER TABLE ${ident(table)} REORGANIZE PARTITION ${MAXVALUE_PARTITION} ` +
+    `INTO (${clauses.join(', ')}, PARTITION ${MAXVALUE_PARTITION} VALUES LESS THAN MAXVALUE)`).execute(db)
   return clauses.map((c) => c.split(' ')[1] as string)
 }
 

@@ -82,8 +82,10 @@ export async function windowTotals (db: Kysely<Database>, window: TimeWindow, la
     const ids = typeof labIds === 'number' ? [labIds] : labIds
     if (ids.length === 0) return []
     if (!ids.every(Number.isSafeInteger)) throw new TypeError('lab ids must be integers')
-    const selects = parts.map(({ table, range }) => sql<SumRow>`SELECT lab_id, SUM(reading_count) AS reading_count, SUM(temperature_sum) AS temperature_sum, SUM(humidity_sum) AS humidity_sum
-      FROM ${sql.table(table)} WHERE lab_id IN (${sql.raw(ids.join(','))}) AND bucket_start_ms >= ${range.startMs} AND bucket_start_ms < ${range.endMs} GROUP BY lab_id`)
+    const selects = parts.map(({ table, range }) => sql<SumRow>`SELECT lab_id, SUM(reading_count) AS reading_count,
+      SUM(temperature_sum) AS temperature_sum, SUM(humidity_sum) AS humidity_sum
+      FROM ${sql.table(table)} WHERE lab_id IN (${sql.raw(ids.join(','))})
+      AND bucket_start_ms >= ${range.startMs} AND bucket_start_ms < ${range.endMs} GROUP BY lab_id`)
     const { rows } = await sql<SumRow>`${sql.join(selects, sql` UNION ALL `)}`.execute(db)
     return addUp([rows])
   }

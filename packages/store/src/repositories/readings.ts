@@ -99,7 +99,9 @@ const ROLLUP_MERGE: ReadonlyArray<[column: typeof ROLLUP_COLUMNS[number], merge:
 
 /** The SET list of that merge, in each dialect's words for the incoming row and for the smaller and larger of two. */
 function rollupMergeSet (incoming: (column: string) => string, min: string, max: string): string {
-  return ROLLUP_MERGE.map(([c, merge]) => `${c} = ${merge === 'add' ? `${c} + ${incoming(c)}` : `${merge === 'min' ? min : max}(${c}, ${incoming(c)})`}`).join(', ')
+  return ROLLUP_MERGE.map(([c, merge]) =>
+    `${c} = ${merge === 'add' ? `${c} + ${incoming(c)}` : `${merge === 'min' ? min : max}(${c}, ${incoming(c)})`}`
+  ).join(', ')
 }
 
 // Built once: in SQLite's upsert bare names are the stored row and excluded.* the new one, and MIN/MAX of two
@@ -153,7 +155,11 @@ async function recomputeHourRollups (trx: Transaction<Database>, ranges: readonl
   await upsertRollups(trx, 'reading_rollups_hour', select)
 }
 
-async function upsertRollups (trx: Transaction<Database>, table: RollupTableName, select: Parameters<ReturnType<Transaction<Database>['insertInto']>['expression']>[0]): Promise<void> {
+async function upsertRollups (
+  trx: Transaction<Database>,
+  table: RollupTableName,
+  select: Parameters<ReturnType<Transaction<Database>['insertInto']>['expression']>[0]
+): Promise<void> {
   const insert = trx.insertInto(table).columns(ROLLUP_COLUMNS).expression(select)
   if (dialectOf(trx) === 'sqlite') {
     const excluded = Object.fromEntries(ROLLUP_COLUMNS.slice(2).map((c) => [c, sql`excluded.${sql.ref(c)}`]))
@@ -298,7 +304,9 @@ export async function storeReadings (db: Kysely<Database>, readings: readonly Re
     for (const chunk of chunks(rows, INSERT_CHUNK)) {
       // The VALUES list is written out as integer literals (checked by integerTuples): building 8,000
       // bound parameters per statement through the query builder was 40% of the worker's CPU.
-      const result = await sql`INSERT INTO readings (lab_id, recorded_at_ms, temperature_milli_c, humidity_milli_pct) VALUES ${sql.raw(integerTuples(chunk))} ${keepFirst}`.execute(trx)
+      const values = sql.raw(integerTuples(chunk))
+      const result = await sql`INSERT INTO readings (lab_id, recorded_at_ms, temperature_milli_c, humidity_milli_pct) VALUES ${values} ${keepFirst}`
+        .execute(trx)
       inserted += Number(result.numAffectedRows ?? 0n)
     }
     if (inserted === rows.length) {

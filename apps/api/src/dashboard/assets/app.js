@@ -111,7 +111,9 @@
       body.append(tr)
     }
     $('labs').replaceChild(body, $('labs').tBodies[0])
-    $('page-info').textContent = rows.length === 0 ? 'no labs match' : (start + 1) + '–' + Math.min(rows.length, start + PAGE_SIZE) + ' of ' + rows.length.toLocaleString('en')
+    $('page-info').textContent = rows.length === 0
+      ? 'no labs match'
+      : (start + 1) + '–' + Math.min(rows.length, start + PAGE_SIZE) + ' of ' + rows.length.toLocaleString('en')
     $('prev').disabled = state.page === 0
     $('next').disabled = state.page >= pages - 1
     for (const th of document.querySelectorAll('#labs th')) {

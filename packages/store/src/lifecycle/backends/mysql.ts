@@ -7,6 +7,8 @@ import { dayStart } from '../retention.ts'
 
 const HOUR_DELETE_BATCH = 10_000
 
+interface PartitionSpanRow { oldest: number | null, newest: number | null }
+
 function partitionLabel (p: PartitionInfo): string {
   const bound = p.lessThanMs === undefined ? 'MAXVALUE' : `${p.lessThanMs} (${new Date(p.lessThanMs).toISOString()})`
   return `${p.name} < ${bound}`
@@ -16,7 +18,8 @@ function partitionLabel (p: PartitionInfo): string {
 export function mysqlLifecycleBackend (conn: Kysely<Database>): LifecycleBackend {
   const lockName = sql`CONCAT('labclimate.maintenance:', DATABASE())`
   const rawPartition = async (name: string): Promise<{ oldest: number | undefined, newest: number | undefined }> => {
-    const { rows } = await sql<{ oldest: number | null, newest: number | null }>`SELECT MIN(recorded_at_ms) AS oldest, MAX(recorded_at_ms) AS newest FROM readings PARTITION (${sql.raw(name)})`.execute(conn)
+    const { rows } = await sql<PartitionSpanRow>`SELECT MIN(recorded_at_ms) AS oldest, MAX(recorded_at_ms) AS newest FROM readings PARTITION (${sql.raw(name)})`
+      .execute(conn)
     const r = rows[0]
     return { oldest: r?.oldest == null ? undefined : Number(r.oldest), newest: r?.newest == null ? undefined : Number(r.newest) }
   }
