@@ -71,7 +71,9 @@ export async function startSqsCounter (target: { host: string, port: number }, d
     req.on('end', () => {
       const body = Buffer.concat(chunks)
       const amzTarget = req.headers['x-amz-target']
-      const action = typeof amzTarget === 'string' ? amzTarget.split('.').pop() ?? 'unknown' : (/Action=(\w+)/.exec(body.toString('latin1', 0, 200))?.[1] ?? 'unknown')
+      const action = typeof amzTarget === 'string'
+        ? amzTarget.split('.').pop() ?? 'unknown'
+        : (/Action=(\w+)/.exec(body.toString('latin1', 0, 200))?.[1] ?? 'unknown')
       byAction[action] = (byAction[action] ?? 0) + 1
       const upstream = httpRequest({ host: target.host, port: target.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers)

@@ -18,7 +18,10 @@ for (const file of (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'))
     const n = byId.get(id)
     if (n === undefined) return
     const f = n.callFrame
-    const where = f.url === '' ? '' : ` ${f.url.replace(/^file:\/\/.*?\/node_modules\/\.pnpm\/([^/]+)\/node_modules\//, '$1:').replace(/^file:\/\/.*?\/(apps|packages)\//, '$1/')}:${f.lineNumber + 1}`
+    const file = f.url
+      .replace(/^file:\/\/.*?\/node_modules\/\.pnpm\/([^/]+)\/node_modules\//, '$1:')
+      .replace(/^file:\/\/.*?\/(apps|packages)\//, '$1/')
+    const where = f.url === '' ? '' : ` ${file}:${f.lineNumber + 1}`
     const key = `${f.functionName === '' ? '(anonymous)' : f.functionName}${where}`
     self.set(key, (self.get(key) ?? 0) + dt)
     total += dt

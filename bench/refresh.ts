@@ -116,7 +116,18 @@ try {
   // lab filter, alternating, each request timed from the client (gzip accepted, as browsers and Postman do).
   const readKey = (await createApiKey(db, { role: 'read', label: 'bench', nowMs: Date.now() })).key
   const port = await freePort()
-  const api = startProcess('apps/api/src/server.ts', { DATABASE_URL: bench.url, SQS_QUEUE_URL: 'http://127.0.0.1:9/000000000000/readings', SQS_ENDPOINT: 'http://127.0.0.1:9', AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '1000000' })
+  const api = startProcess('apps/api/src/server.ts', {
+    DATABASE_URL: bench.url,
+    SQS_QUEUE_URL: 'http://127.0.0.1:9/000000000000/readings',
+    SQS_ENDPOINT: 'http://127.0.0.1:9',
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'x',
+    AWS_SECRET_ACCESS_KEY: 'x',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT_PER_MINUTE: '1000000'
+  })
   const gets: Record<string, number[]> = { full: [], notModified: [], page1000: [], labFilter10: [] }
   try {
     const base = `http://127.0.0.1:${port}`

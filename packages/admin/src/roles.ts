@@ -40,6 +40,9 @@ export const ROLE_GRANTS: Record<RoleName, readonly Grant[]> = {
 /** Users are `<prefix><role>` ("labclimate_api" …): a prefix of letters, digits and _ (MySQL's 32-character limit). */
 export function roleUserName (prefix: string, role: RoleName): string {
   const name = `${prefix}${role}`
-  if (!/^[A-Za-z0-9_]+$/.test(prefix) || name.length > 32) throw new RangeError(`role user prefix ${JSON.stringify(prefix)} must be letters, digits and _, and leave names of at most 32 characters`)
+  if (!/^[A-Za-z0-9_]+$/.test(prefix) || name.length > 32) {
+    throw new RangeError(`role user prefix ${JSON.stringify(prefix)} must be letters, digits and _, ` +
+      'and leave names of at most 32 characters')
+  }
   return name
 }

@@ -102,9 +102,10 @@ try {
   const key = async (role: 'admin' | 'read' | 'device'): Promise<string> =>
     (await createApiKey(db, { role, labId: role === 'device' ? demo.id : null, label: `pnpm dev ${role}`, nowMs })).key
   const [admin, reader, device] = [await key('admin'), await key('read'), await key('device')]
+  const shownDatabase = databaseUrl.replace(/:[^:@/]*@/, ':***@') + (databaseUrl.startsWith('sqlite:') ? ', embedded' : '')
   console.log([
     '',
-    `labclimate is up: API ${api}  (SQS http://127.0.0.1:${sqs.port}, database ${databaseUrl.replace(/:[^:@/]*@/, ':***@')}${databaseUrl.startsWith('sqlite:') ? ', embedded' : ''})`,
+    `labclimate is up: API ${api}  (SQS http://127.0.0.1:${sqs.port}, database ${shownDatabase})`,
     `  admin key:               ${admin}`,
     `  read key:                ${reader}`,
     `  ${`device key (lab ${demo.id}):`.padEnd(25)}${device}`,
