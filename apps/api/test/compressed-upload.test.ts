@@ -26,6 +26,13 @@ async function withLab (t: Test): Promise<TestApp & { key: { authorization: stri
   return { ...ctx, key: await ctx.device(4) }
 }
 
+/** A JSON body sent with a Content-Encoding, by the lab's device key unless another is given. */
+async function postCoded (
+  ctx: Awaited<ReturnType<typeof withLab>>, coding: string, payload: string | Buffer, url = '/labs/upload', auth = ctx.key
+): Promise<Awaited<ReturnType<TestApp['app']['inject']>>> {
+  return await ctx.app.inject({ method: 'POST', url, headers: { ...auth, 'content-type': 'application/json', 'content-encoding': coding }, payload })
+}
+
 /** A day of lab 4 as the device sends it, and the readings it means (computed here, in °C and %RH thousandths). */
 function dayBatch (): { json: Buffer, readings: Reading[] } {
   const start = NOW - 86_400_000 + 30_000
@@ -57,12 +64,7 @@ for (const [coding, compress] of Object.entries(codings)) {
     const { json, readings } = dayBatch()
     const body = compress(json)
     t.ok(body.length * 5 < json.length, `${coding} is at least 5x smaller (${json.length} → ${body.length} bytes)`)
-    const res = await ctx.app.inject({
-      method: 'POST',
-      url: '/labs/upload',
-      headers: { ...ctx.key, 'content-type': 'application/json', 'content-encoding': coding },
-      payload: body
-    })
+    const res = await postCoded(ctx, coding, body)
     t.equal(res.statusCode, 202, res.body.slice(0, 300))
     t.equal(res.json().accepted, 2880)
     t.same((await queued(ctx)).sort((a, b) => a.recordedAtMs - b.recordedAtMs), readings)
@@ -71,12 +73,7 @@ for (const [coding, compress] of Object.entries(codings)) {
 
 t.test('one reading gzipped on POST /labs/{id}/readings', async (t) => {
   const ctx = await withLab(t)
-  const res = await ctx.app.inject({
-    method: 'POST',
-    url: '/labs/4/readings',
-    headers: { ...ctx.key, 'content-type': 'application/json', 'content-encoding': 'GZIP' },
-    payload: gzipSync(JSON.stringify({ timestamp: NOW - 1000, temperature: 21.5, humidity: 40 }))
-  })
+  const res = await postCoded(ctx, 'GZIP', gzipSync(JSON.stringify({ timestamp: NOW - 1000, temperature: 21.5, humidity: 40 })), '/labs/4/readings')
   t.equal(res.statusCode, 202, res.body)
   t.same(await queued(ctx), [{ labId: 4, recordedAtMs: NOW - 1000, temperatureMilliC: 21_500, humidityMilliPct: 40_000 }])
 })
@@ -87,23 +84,13 @@ t.test('the body limit applies to the decompressed size: 413 for a small gzip of
   const big = Buffer.from(`[${' '.repeat(UPLOAD_BODY_LIMIT_BYTES + 100)}]`)
   const body = gzipSync(big)
   t.ok(body.length < 100_000)
-  const res = await ctx.app.inject({
-    method: 'POST',
-    url: '/labs/upload',
-    headers: { ...ctx.key, 'content-type': 'application/json', 'content-encoding': 'gzip' },
-    payload: body
-  })
+  const res = await postCoded(ctx, 'gzip', body)
   t.equal(res.statusCode, 413)
   t.match(res.headers['content-type'], /application\/problem\+json/)
   t.match(res.json().detail, /decompressed body is larger than 4194304 bytes/)
   t.same(await queued(ctx), [], 'nothing queued')
   // Just under the limit decompressed is still accepted as a body (then judged as JSON: an empty array is a 4xx of its own).
-  const fits = await ctx.app.inject({
-    method: 'POST',
-    url: '/labs/upload',
-    headers: { ...ctx.key, 'content-type': 'application/json', 'content-encoding': 'gzip' },
-    payload: gzipSync(`[${' '.repeat(UPLOAD_BODY_LIMIT_BYTES - 10)}]`)
-  })
+  const fits = await postCoded(ctx, 'gzip', gzipSync(`[${' '.repeat(UPLOAD_BODY_LIMIT_BYTES - 10)}]`))
   t.not(fits.statusCode, 413, 'a body just under the limit decompressed is not refused for its size')
 })
 
@@ -143,36 +130,16 @@ t.test('corrupt data is 400, an unknown coding 415 with Accept-Encoding, a coded
   const json = Buffer.from(JSON.stringify([{ lab_id: 4, timestamp: NOW, temperature: 20, humidity: 40 }]))
   const corrupt = gzipSync(json)
   corrupt.writeUInt32LE(0xdeadbeef, corrupt.length - 8) // wrong CRC
-  const bad = await ctx.app.inject({
-    method: 'POST',
-    url: '/labs/upload',
-    headers: { ...ctx.key, 'content-type': 'application/json', 'content-encoding': 'gzip' },
-    payload: corrupt
-  })
+  const bad = await postCoded(ctx, 'gzip', corrupt)
   t.equal(bad.statusCode, 400)
   t.match(bad.json().detail, /not valid for its Content-Encoding/)
-  const notGzip = await ctx.app.inject({
-    method: 'POST',
-    url: '/labs/upload',
-    headers: { ...ctx.key, 'content-type': 'application/json', 'content-encoding': 'gzip' },
-    payload: json
-  })
+  const notGzip = await postCoded(ctx, 'gzip', json)
   t.equal(notGzip.statusCode, 400, 'plain JSON labelled gzip')
-  const unknown = await ctx.app.inject({
-    method: 'POST',
-    url: '/labs/upload',
-    headers: { ...ctx.key, 'content-type': 'application/json', 'content-encoding': 'compress' },
-    payload: json
-  })
+  const unknown = await postCoded(ctx, 'compress', json)
   t.equal(unknown.statusCode, 415)
   t.match(unknown.headers['accept-encoding'], /gzip/)
   t.match(unknown.headers['content-type'], /application\/problem\+json/)
-  const elsewhere = await ctx.app.inject({
-    method: 'POST',
-    url: '/labs',
-    headers: { ...ctx.admin, 'content-type': 'application/json', 'content-encoding': 'gzip' },
-    payload: gzipSync(JSON.stringify({ name: 'x', address: 'y' }))
-  })
+  const elsewhere = await postCoded(ctx, 'gzip', gzipSync(JSON.stringify({ name: 'x', address: 'y' })), '/labs', ctx.admin)
   t.equal(elsewhere.statusCode, 415)
   t.same(await queued(ctx), [], 'nothing queued')
 })
